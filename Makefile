@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine (Python 3.11): `make repro` and `make test`.
+# The virtual environment is created and the project installed only when missing or when pyproject.toml changed.
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: repro test lint profile-paper profile-default bench
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+repro: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check dtgan stages tests benchmarks
+	$(VENV)/bin/python -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check dtgan stages tests benchmarks
+
+# Switch params.yaml to the paper's full configuration (GPU-sized), or back to the CPU default.
+profile-paper: $(STAMP)
+	$(VENV)/bin/python -m dtgan.profiles paper
+
+profile-default: $(STAMP)
+	$(VENV)/bin/python -m dtgan.profiles default

@@ -1,0 +1,90 @@
+"""The sample table: one row per image, the single description of any dataset.
+
+Columns: ``sample_id`` (unique), ``product`` (background domain), ``domain`` (Normal / Scratches / Spots),
+``image_path``, ``mask_path`` ("" when the image has no mask), ``source_id`` (the id in the original dataset),
+``orig_width``, ``orig_height``. After ``prepare`` a ``cache_index`` column points into the image/mask arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+from dtgan.constants import DOMAINS
+
+SAMPLE_COLUMNS = ("sample_id", "product", "domain", "image_path", "mask_path", "source_id", "orig_width", "orig_height")
+MAX_ROWS_IN_MESSAGE = 10
+
+
+class DataError(ValueError):
+    """A dataset problem a user can act on; the message names the offending rows or files."""
+
+
+def make_table(rows: list[dict]) -> pd.DataFrame:
+    """A sample table from row dicts (sizes default to 0 until measured)."""
+    frame = pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS))
+    frame["mask_path"] = frame["mask_path"].fillna("")
+    frame[["orig_width", "orig_height"]] = frame[["orig_width", "orig_height"]].fillna(0).astype(int)
+    return frame
+
+
+def _describe(frame: pd.DataFrame, column: str = "image_path") -> str:
+    shown = [f"{r.sample_id} ({getattr(r, column)})" for r in frame.head(MAX_ROWS_IN_MESSAGE).itertuples()]
+    more = f" and {len(frame) - MAX_ROWS_IN_MESSAGE} more" if len(frame) > MAX_ROWS_IN_MESSAGE else ""
+    return "; ".join(shown) + more
+
+
+def validate_table(frame: pd.DataFrame, check_files: bool = True) -> None:
+    """Raise :class:`DataError` naming the rows that break the table's rules."""
+    missing = [c for c in SAMPLE_COLUMNS if c not in frame.columns]
+    if missing:
+        msg = f"sample table lacks column(s) {missing}; expected {list(SAMPLE_COLUMNS)}"
+        raise DataError(msg)
+    if frame.empty:
+        msg = "the dataset has no images (empty sample table): check data.source and data.root"
+        raise DataError(msg)
+    dup = frame[frame["sample_id"].duplicated(keep=False)]
+    if not dup.empty:
+        msg = f"duplicate sample ids: {_describe(dup)}"
+        raise DataError(msg)
+    unknown = frame[~frame["domain"].isin(DOMAINS)]
+    if not unknown.empty:
+        names = sorted(unknown["domain"].unique())
+        msg = f"unknown domain(s) {names} (allowed {list(DOMAINS)}) in rows: {_describe(unknown)}"
+        raise DataError(msg)
+    if check_files:
+        _check_files_exist(frame)
+
+
+def _check_files_exist(frame: pd.DataFrame) -> None:
+    absent = frame[[not Path(p).is_file() for p in frame["image_path"]]]
+    if not absent.empty:
+        msg = f"image file(s) not found: {_describe(absent)}"
+        raise DataError(msg)
+    with_mask = frame[frame["mask_path"] != ""]
+    no_mask = with_mask[[not Path(p).is_file() for p in with_mask["mask_path"]]]
+    if not no_mask.empty:
+        msg = f"mask file(s) not found (each mask must pair with its image): {_describe(no_mask, 'mask_path')}"
+        raise DataError(msg)
+
+
+def check_mask_sizes(frame: pd.DataFrame) -> None:
+    """Masks must have their image's size; reads only the file headers."""
+    bad = []
+    for row in frame[frame["mask_path"] != ""].itertuples():
+        with Image.open(row.image_path) as img, Image.open(row.mask_path) as mask:
+            if img.size != mask.size:
+                bad.append(f"{row.sample_id}: image {img.size[0]}x{img.size[1]} but mask {row.mask_path} "
+                           f"{mask.size[0]}x{mask.size[1]}")
+    if bad:
+        more = f" and {len(bad) - MAX_ROWS_IN_MESSAGE} more" if len(bad) > MAX_ROWS_IN_MESSAGE else ""
+        msg = "mask size differs from its image: " + "; ".join(bad[:MAX_ROWS_IN_MESSAGE]) + more
+        raise DataError(msg)
+
+
+def count_table(frame: pd.DataFrame, by: tuple[str, ...] = ("product", "domain")) -> pd.DataFrame:
+    """Counts per product x domain (every domain as a column, zeros included)."""
+    counts = frame.groupby(list(by)).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(DOMAINS), fill_value=0)

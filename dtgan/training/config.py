@@ -1,0 +1,52 @@
+"""The ``gan`` params section and the top-level DT-GAN loss weights.
+
+Paper values (spec dtgan.md §5, §8.3, §10) are noted beside each field; the CPU defaults live in params.yaml and
+the paper profile in profiles/paper.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from dtgan.params import field_spec
+
+Variant = Literal["a", "b", "c", "d", "e"]
+
+
+@dataclass(frozen=True)
+class GanConfig:
+    variant: Variant = "e"                      # ablation step (a) StarGAN v2 ... (e) full DT-GAN
+    max_channels: int = field_spec(512, low=8)   # paper 512 (Tables 11-13); every width derives from it
+    fg_channels: int = field_spec(64, low=1)     # paper 64 of the 512 bottleneck channels are foreground
+    style_dim: int = field_spec(64, low=1)       # paper 64
+    latent_dim: int = field_spec(16, low=1)      # paper 16
+    mapping_hidden: int = field_spec(512, low=1)  # paper 512
+    iterations: int = field_spec(100_000, low=1)  # paper 100k
+    batch_size: int = field_spec(4, low=1)       # paper 4
+    lr: float = field_spec(1e-4, low=0, low_open=True)        # G, E, D (StarGAN v2)
+    f_lr: float = field_spec(1e-6, low=0, low_open=True)      # mapping network (StarGAN v2)
+    beta1: float = field_spec(0.0, low=0, high=1, high_open=True)
+    beta2: float = field_spec(0.99, low=0, high=1, high_open=True)
+    weight_decay: float = field_spec(1e-4, low=0)
+    lambda_reg: float = field_spec(1.0, low=0)   # R1 weight
+    ema_beta: float = field_spec(0.999, low=0, high=1)
+    ds_decay_iters: int = field_spec(100_000, low=1)  # lambda_ds decays linearly to 0 over this many steps
+    randcrop_prob: float = field_spec(0.5, low=0, high=1)
+    checkpoint_every: int = field_spec(1000, low=1)
+    log_every: int = field_spec(10, low=1)
+    seed: int = 777
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Top-level ``lambda_*`` keys of params.yaml (all 1 in the paper), so `dvc exp run -S lambda_cyc=1` works."""
+
+    lambda_adv: float = field_spec(1.0, low=0)
+    lambda_sd_rec: float = field_spec(1.0, low=0)
+    lambda_d_rec: float = field_spec(1.0, low=0)
+    lambda_ds: float = field_spec(1.0, low=0)
+    lambda_cyc: float = field_spec(1.0, low=0)
+    lambda_fg: float = field_spec(1.0, low=0)
+    lambda_bg: float = field_spec(1.0, low=0)
