@@ -22,4 +22,5 @@ def load_split(splits_dir: str | Path, name: str) -> pd.DataFrame:
     return read_sample_csv(path)
 
 
-__all__ = ["DataError", "PreparedData", "images_to_tensor", "load_prepared", "load_split", "tensor_to_uint8"]
+__all__ = ["DataError", "PreparedData", "images_to_tensor", "load_prepared", "load_split", "read_sample_csv",
+           "tensor_to_uint8"]

@@ -1,0 +1,1 @@
+"""Synthesis of defective images from normal ones with a trained DT-GAN, and classifier data sets."""

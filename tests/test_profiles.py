@@ -1,0 +1,68 @@
+"""The paper profile reproduces protocol.md's numbers; every section of params.yaml and the profile validates."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dtgan.constants import DOMAINS
+from dtgan.data.split import holdout_sizes, select, split_table
+from dtgan.params import ParamsError
+from dtgan.profiles import deep_merge, main, profile_params
+from dtgan.sections import load_all_sections
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return load_all_sections(profile_params("paper", ROOT / "params.yaml"))
+
+
+def test_default_and_paper_profiles_validate(paper):
+    load_all_sections(profile_params("default", ROOT / "params.yaml"))
+    assert paper["data"].image_size == 128
+
+
+def test_paper_gan_values(paper):
+    gan = paper["gan"]
+    assert (gan.max_channels, gan.fg_channels, gan.style_dim, gan.latent_dim) == (512, 64, 64, 16)
+    assert (gan.iterations, gan.batch_size, gan.ds_decay_iters) == (100_000, 4, 100_000)
+    assert (gan.lr, gan.f_lr, gan.beta1, gan.beta2, gan.weight_decay) == (1e-4, 1e-6, 0.0, 0.99, 1e-4)
+    assert gan.ema_beta == 0.999 and gan.variant == "e"
+    weights = paper["loss_weights"]
+    assert all(getattr(weights, f) == 1.0 for f in weights.__dataclass_fields__)
+
+
+def test_paper_split_and_scales(paper):
+    assert paper["split"].holdout_per_domain == 50
+    assert holdout_sizes(50, paper["split"].val_fraction) == (15, 35)
+    assert paper["split"].gan_normals_per_product == 700
+    assert paper["assemble"].scales == (1500, 2200, 4000, 6200)
+    assert [3 * n for n in paper["assemble"].scales] == [4500, 6600, 12000, 18600]
+    assert paper["synthesis"].reference_sets[0] == "all"
+
+
+def test_paper_counts_split_into_sdi_gan_training_set(paper):
+    """protocol.md §1.1: DT-GAN training set 700/290/58, 700/117/620, 700/71/208 from SDI's full counts."""
+    counts = paper["data"].embedded.counts
+    rows = [{"sample_id": f"{p}/{d}/{i}", "product": p, "domain": d}
+            for p in counts for d in DOMAINS for i in range(counts[p][d])]
+    split = split_table(pd.DataFrame(rows), 0, 50, 0.3, 700)
+    gan = select(split, "gan_train").groupby(["product", "domain"]).size().unstack()[list(DOMAINS)]
+    assert gan.loc["A"].tolist() == [700, 290, 58]
+    assert gan.loc["B"].tolist() == [700, 117, 620]
+    assert gan.loc["C"].tolist() == [700, 71, 208]
+    assert len(split) == 20_414  # protocol.md §1.1: 20,414 images
+
+
+def test_stale_profile_key_is_an_error():
+    with pytest.raises(ParamsError, match="profile key gan.widht does not exist"):
+        deep_merge({"gan": {"width": 1}}, {"gan": {"widht": 2}})
+
+
+def test_apply_profile_writes_valid_params(tmp_path):
+    target = tmp_path / "params.yaml"
+    target.write_text((ROOT / "params.yaml").read_text())
+    main(["paper", "--params", str(target)])
+    applied = load_all_sections(profile_params("default", target))
+    assert applied["data"].image_size == 128 and applied["gan"].iterations == 100_000
