@@ -22,13 +22,15 @@ log = logging.getLogger(__name__)
 
 def run_split(cfg: SplitConfig, prepared_dir: Path, out: Path, summary_path: Path) -> None:
     table = load_prepared(prepared_dir).table
-    split = split_table(table, cfg.seed, cfg.holdout_per_domain, cfg.val_fraction, cfg.gan_normals_per_product)
+    split = split_table(table, cfg.seed, cfg.holdout_per_domain, cfg.val_fraction, cfg.gan_normals_per_product,
+                        dict(cfg.limit_defects))
     for name in ALL_SPLITS:
         write_csv(out / f"{name}.csv", select(split, name))
     summary = split_summary(split)
     write_csv(summary_path, summary)
     header = (f"Split of data/prepared (seed {cfg.seed}, hold-out {cfg.holdout_per_domain} per product x domain, "
-              f"{cfg.val_fraction:.0%} validation, {cfg.gan_normals_per_product} GAN normals per product).\n\n")
+              f"{cfg.val_fraction:.0%} validation, {cfg.gan_normals_per_product} GAN normals per product"
+              f"{', real defects limited to ' + str(dict(cfg.limit_defects)) if cfg.limit_defects else ''}).\n\n")
     write_text(summary_path.with_suffix(".md"), header + summary.to_markdown(index=False) + "\n")
     log.info("split summary:\n%s", summary.to_string(index=False))
 

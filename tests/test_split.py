@@ -79,3 +79,20 @@ def test_absent_defect_domain_is_allowed():
     table = _table({"tile": {"Normal": 80, "Scratches": 20}})
     split = split_table(table, 0, 10, 0.3, 20)
     assert set(split["domain"]) == {"Normal", "Scratches"}
+
+
+def test_limited_defects_setting_20a():
+    split = split_table(_table(COUNTS), 0, 50, 0.3, 30, limit_defects={"A": 7})
+    gan = select(split, "gan_train")
+    limited = gan[(gan["product"] == "A") & (gan["domain"] != "Normal")].groupby("domain").size()
+    assert limited.to_dict() == {"Scratches": 7, "Spots": 5}  # Spots has only 5 training images
+    assert (gan[(gan["product"] == "B") & (gan["domain"] == "Spots")].shape[0]) == 20
+    held = select(split, "test")
+    assert len(held) == 2 * 3 * 35  # val/test unchanged
+    # A: Scratches has 60 - 50 = 10 training images -> 7 kept, 3 unused; Spots has 5 <= 7 -> all kept.
+    assert len(select(split, "unused")) == 3
+
+
+def test_limit_for_unknown_product_is_named():
+    with pytest.raises(DataError, match=r"limit_defects names unknown product\(s\) \['Z'\]"):
+        split_table(_table(COUNTS), 0, 50, 0.3, 30, limit_defects={"Z": 3})

@@ -65,9 +65,17 @@ class DataConfig:
     embedded: EmbeddedConfig = field(default_factory=EmbeddedConfig)
 
 
+def _limits_ok(limits: Mapping[str, int]) -> str | None:
+    return "must map product names to a positive number of defects" if any(n < 1 for n in limits.values()) else None
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     seed: int = 0
     holdout_per_domain: int = field_spec(50, low=2)  # paper 50 per (product, domain)
     val_fraction: float = field_spec(0.3, low=0, high=1, low_open=True, high_open=True)  # paper 30% val / 70% test
     gan_normals_per_product: int = field_spec(700, low=1)  # paper 700
+    # Limited-data setting (supplement Table 16, "20A"): keep at most this many real training defects per type for
+    # the named products, e.g. {A: 20}; the rest is set aside (subset `unused`), so DT-GAN and the classifiers both
+    # train on the limited set, as in the paper. Val/test are unchanged.
+    limit_defects: dict[str, int] = field_spec(default_factory=dict, check=_limits_ok)

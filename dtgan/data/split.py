@@ -14,8 +14,8 @@ import pandas as pd
 from dtgan.constants import DOMAINS, NORMAL
 from dtgan.data.table import DataError
 
-SUBSETS = ("gan_train", "pool", "val", "test")
-ALL_SPLITS = ("gan_train", "pool", "train", "val", "test")
+SUBSETS = ("gan_train", "pool", "val", "test", "unused")
+ALL_SPLITS = ("gan_train", "pool", "train", "val", "test", "unused")
 
 
 def holdout_sizes(holdout: int, val_fraction: float) -> tuple[int, int]:
@@ -29,8 +29,12 @@ def _group_order(table: pd.DataFrame, product: str, domain: str, rng: np.random.
     return group.iloc[rng.permutation(len(group))]
 
 
-def split_table(table: pd.DataFrame, seed: int, holdout: int, val_fraction: float, gan_normals: int) -> pd.DataFrame:
-    """The table with a ``subset`` column in SUBSETS. Deterministic for a seed (rows sorted by sample_id first)."""
+def split_table(table: pd.DataFrame, seed: int, holdout: int, val_fraction: float, gan_normals: int,
+                limit_defects: dict[str, int] | None = None) -> pd.DataFrame:
+    """The table with a ``subset`` column in SUBSETS. Deterministic for a seed (rows sorted by sample_id first).
+
+    ``limit_defects`` ({product: n}) keeps only n real training defects per type for those products (Table 16).
+    """
     rng = np.random.default_rng(seed)
     n_val, n_test = holdout_sizes(holdout, val_fraction)
     parts = []
@@ -43,9 +47,16 @@ def split_table(table: pd.DataFrame, seed: int, holdout: int, val_fraction: floa
                 msg = (f"product {product!r}, domain {domain!r} has {len(group)} images, but the hold-out needs "
                        f"{holdout} plus at least one for training; lower split.holdout_per_domain")
                 raise DataError(msg)
-            subset = ["val"] * n_val + ["test"] * n_test + ["train"] * (len(group) - holdout)
+            n_train = len(group) - holdout
+            limit = (limit_defects or {}).get(product) if domain != NORMAL else None
+            n_kept = n_train if limit is None else min(limit, n_train)
+            subset = ["val"] * n_val + ["test"] * n_test + ["train"] * n_kept + ["unused"] * (n_train - n_kept)
             parts.append(group.assign(subset=subset))
     out = pd.concat(parts)
+    unknown = sorted(set(limit_defects or {}) - set(out["product"]))
+    if unknown:
+        msg = f"split.limit_defects names unknown product(s) {unknown}; products are {sorted(out['product'].unique())}"
+        raise DataError(msg)
     return _assign_gan_normals(out, rng, gan_normals).sort_values("sample_id").reset_index(drop=True)
 
 
