@@ -1,0 +1,177 @@
+"""DT-GAN generator G (spec dtgan.md §2.1, supplement Table 11) and its ablation forms.
+
+Widths derive from ``max_channels`` (paper 512) and ``fg_channels`` (paper 64), so the CPU default and the paper
+configuration are the same code. The encoder always downsamples three times (bottleneck h = image_size / 8;
+16x16 at 128 px) with widths ``max/4 -> max/2 -> max -> max`` (128 -> 256 -> 512 -> 512), which at 128 px is
+exactly StarGAN v2's ``dim_in = 2**14 / img_size``. StarGAN v2 widens its stem as the image shrinks (256 at 64 px);
+we keep widths tied to ``max_channels`` only, so a smaller image is just a smaller image.
+
+Forms:
+- (a) StarGAN v2 with w_hpf = 0: 3x3 from_rgb, AdaIN decoder over all channels, no defect code.
+- (b), (c): Table 11 encoder (1x1 from_rgb); the last ``fg_channels`` bottleneck channels are replaced by the
+  defect code, then the StarGAN v2 AdaIN decoder runs over all channels.
+- (d), (e): the background (first ``max - fg`` channels) goes through plain IN ResBlks that never see style or
+  defect; the defect code goes through AdaIN ResBlks driven by the style; the two 128 px maps are concatenated and
+  fused by IN -> LReLU -> 1x1 conv to RGB (spec §10; no tanh, like StarGAN v2's to_rgb).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dtgan.models.blocks import AdainResBlk, ResBlk, UpResBlk, check_image_batch, log2_exact
+
+NUM_DOWNSAMPLES = 3  # image -> image / 8 (Table 11: 128 -> 16)
+
+
+def encoder_widths(max_channels: int) -> list[int]:
+    """Channels after from_rgb and after each downsampling block: [max/4, max/2, max, max]."""
+    stem = max_channels // 4
+    return [stem] + [min(max_channels, stem * 2 ** (i + 1)) for i in range(NUM_DOWNSAMPLES)]
+
+
+def _to_rgb(channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.InstanceNorm2d(channels, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(channels, 3, 1, 1, 0))
+
+
+class Generator(nn.Module):
+    """Encoder -> (defect swap) -> decoder(s) -> RGB; see the module docstring for the variant forms."""
+
+    def __init__(
+        self,
+        image_size: int = 128,  # input/output side in pixels (power of two, >= 8)
+        style_dim: int = 64,  # style code length s
+        max_channels: int = 512,  # widest layer; every width derives from it
+        fg_channels: int = 64,  # bottleneck channels holding the foreground/defect code
+        defect_code: bool = True,  # (b)+: swap the fg slice of the bottleneck with a defect code
+        separate_decoding: bool = True,  # (d)+: background and foreground decoders fused at the end
+        from_rgb_kernel: int = 1,  # Table 11 uses 1x1; StarGAN v2 (variant a) uses 3x3
+    ) -> None:
+        super().__init__()
+        _check_generator_args(image_size, max_channels, fg_channels, defect_code, separate_decoding)
+        self.image_size = image_size
+        self.style_dim = style_dim
+        self.max_channels = max_channels
+        self.fg_channels = fg_channels if defect_code else 0
+        self.defect_code = defect_code
+        self.separate_decoding = separate_decoding
+        self.code_size = image_size // 2**NUM_DOWNSAMPLES
+        widths = encoder_widths(max_channels)
+        self.from_rgb = nn.Conv2d(3, widths[0], from_rgb_kernel, 1, from_rgb_kernel // 2)
+        self.encode = nn.ModuleList(
+            [ResBlk(widths[i], widths[i + 1], normalize=True, downsample=True) for i in range(NUM_DOWNSAMPLES)]
+            + [ResBlk(max_channels, max_channels, normalize=True) for _ in range(2)]
+        )
+        if separate_decoding:
+            self.bg_decode, self.fg_decode = _separate_decoders(widths, fg_channels, style_dim)
+            self.fuse = _to_rgb(max_channels)
+        else:
+            self.decode = _stargan_decoder(widths, style_dim)
+            self.to_rgb = _to_rgb(widths[0])
+
+    @property
+    def bg_channels(self) -> int:
+        return self.max_channels - self.fg_channels
+
+    def encode_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Bottleneck features (B, max_channels, image/8, image/8)."""
+        check_image_batch(x, self.image_size, "Generator")
+        h = self.from_rgb(x)
+        for block in self.encode:
+            h = block(h)
+        return h
+
+    def split(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Depth-wise split: first ``max - fg`` channels = background BG_G, last ``fg`` = pop-out FG_G."""
+        return features[:, : self.bg_channels], features[:, self.bg_channels :]
+
+    def pop_out(self, x: torch.Tensor) -> torch.Tensor | None:
+        """FG_G(x), the foreground features the defect code replaces (used by L_d_rec); None in variant (a)."""
+        if not self.defect_code:
+            return None
+        return self.split(self.encode_features(x))[1]
+
+    def decode_background(self, background: torch.Tensor) -> torch.Tensor:
+        """(d)+: background decoder, (B, max-fg, h, w) -> (B, max-fg, H, W); sees neither style nor defect."""
+        for block in self.bg_decode:
+            background = block(background)
+        return background
+
+    def decode_foreground(self, defect: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(d)+: foreground decoder, defect code (B, fg, h, w) modulated by style -> (B, fg, H, W)."""
+        for block in self.fg_decode:
+            defect = block(defect, style)
+        return defect
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, defect: torch.Tensor | None = None) -> torch.Tensor:
+        """Translate ``x`` (B,3,H,W in [-1,1]) with style (B, style_dim) and defect code (None in variant a)."""
+        self._check_codes(x, style, defect)
+        features = self.encode_features(x)
+        if self.defect_code:
+            background = self.split(features)[0]
+            if self.separate_decoding:
+                merged = torch.cat([self.decode_background(background), self.decode_foreground(defect, style)], 1)
+                return self.fuse(merged)
+            features = torch.cat([background, defect], dim=1)
+        for block in self.decode:
+            features = block(features, style)
+        return self.to_rgb(features)
+
+    def _check_codes(self, x: torch.Tensor, style: torch.Tensor, defect: torch.Tensor | None) -> None:
+        batch = x.size(0)
+        if style.shape != (batch, self.style_dim):
+            msg = f"Generator: style must have shape ({batch}, {self.style_dim}), got {tuple(style.shape)}"
+            raise ValueError(msg)
+        if not self.defect_code:
+            if defect is not None:
+                msg = "Generator: this variant (a) has no defect code; pass defect=None"
+                raise ValueError(msg)
+            return
+        expected = (batch, self.fg_channels, self.code_size, self.code_size)
+        if defect is None or defect.shape != expected:
+            got = None if defect is None else tuple(defect.shape)
+            msg = f"Generator: defect code must have shape {expected}, got {got}"
+            raise ValueError(msg)
+
+
+def _stargan_decoder(widths: list[int], style_dim: int) -> nn.ModuleList:
+    """StarGAN v2 decoder: 2 AdaIN bottleneck blocks, then AdaIN up-blocks mirroring the encoder widths."""
+    top = widths[-1]
+    blocks: list[nn.Module] = [AdainResBlk(top, top, style_dim) for _ in range(2)]
+    for i in reversed(range(NUM_DOWNSAMPLES)):
+        blocks.append(AdainResBlk(widths[i + 1], widths[i], style_dim, upsample=True))
+    return nn.ModuleList(blocks)
+
+
+def _separate_decoders(widths: list[int], fg: int, style_dim: int) -> tuple[nn.ModuleList, nn.ModuleList]:
+    """Table 11 decoders. Paper widths: bg 448->512->512, up 512, 256, 448; fg 64->256->256, up 256, 128, 64."""
+    top = widths[-1]
+    bg = top - fg
+    bg_outs = [widths[2], widths[1], bg]  # mirrored encoder widths; last = bg so bg + fg = max channels
+    bg_blocks: list[nn.Module] = [ResBlk(bg, top, normalize=True), ResBlk(top, top, normalize=True)]
+    bg_blocks += [UpResBlk(i, o) for i, o in zip([top, *bg_outs[:-1]], bg_outs, strict=True)]
+    fg_mid = top // 2
+    fg_outs = [widths[2] // 2, widths[1] // 2, fg]  # half the background widths (Table 11: 256, 128, 64)
+    fg_blocks: list[nn.Module] = [AdainResBlk(fg, fg_mid, style_dim), AdainResBlk(fg_mid, fg_mid, style_dim)]
+    fg_blocks += [
+        AdainResBlk(i, o, style_dim, upsample=True) for i, o in zip([fg_mid, *fg_outs[:-1]], fg_outs, strict=True)
+    ]
+    return nn.ModuleList(bg_blocks), nn.ModuleList(fg_blocks)
+
+
+def _check_generator_args(
+    image_size: int, max_channels: int, fg_channels: int, defect_code: bool, separate_decoding: bool
+) -> None:
+    if log2_exact(image_size, "Generator image_size") < NUM_DOWNSAMPLES:
+        msg = f"Generator image_size must be at least {2**NUM_DOWNSAMPLES}, got {image_size}"
+        raise ValueError(msg)
+    if max_channels < 8 or max_channels % 8:
+        msg = f"Generator max_channels must be a multiple of 8 (widths use max/8 .. max), got {max_channels}"
+        raise ValueError(msg)
+    if defect_code and not 0 < fg_channels < max_channels:
+        msg = f"Generator fg_channels must lie in (0, max_channels={max_channels}), got {fg_channels}"
+        raise ValueError(msg)
+    if separate_decoding and not defect_code:
+        msg = "Generator separate_decoding needs defect_code (variants d, e build on b)"
+        raise ValueError(msg)

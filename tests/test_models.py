@@ -1,0 +1,374 @@
+"""DT-GAN networks at a small CPU configuration: variants, anchor rule, noise, block maths, builder."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+import pytest
+import torch
+from torch import nn
+
+from dtgan.models import GanNets, build_nets, variant_flags
+from dtgan.models.blocks import AdaIN, AdainResBlk, NoiseInjection, ResBlk, UpResBlk
+from dtgan.training.config import GanConfig
+
+SIZE, K, P, FG, STYLE, LATENT, CODE = 64, 3, 3, 8, 16, 16, 8  # CODE = SIZE / 8
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a shared 2-core box spinning OpenMP workers made
+    these tests ~50x slower; restore the caller's setting afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def small_config(variant: str) -> GanConfig:
+    return GanConfig(
+        variant=variant, max_channels=64, fg_channels=FG, style_dim=STYLE, latent_dim=LATENT, mapping_hidden=64
+    )
+
+
+@pytest.fixture(scope="module")
+def nets_by_variant() -> dict[str, GanNets]:
+    return {v: build_nets(small_config(v), SIZE, K, P, seed=1) for v in "abcde"}
+
+
+def _inputs(batch: int = 3, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand((batch, 3, SIZE, SIZE), generator=gen) * 2 - 1
+    z = torch.randn((batch, LATENT), generator=gen)
+    y = torch.arange(batch) % K  # mixed domains incl. Normal
+    return x, z, y
+
+
+# ---------------------------------------------------------------- variants and forward shapes
+
+
+def test_variant_flags_are_cumulative_and_validated():
+    flags = [variant_flags(v) for v in "abcde"]
+    as_tuples = [tuple(getattr(f, fld.name) for fld in fields(f)) for f in flags]
+    assert as_tuples == [
+        (False, False, False, False),
+        (True, False, False, False),
+        (True, True, False, False),
+        (True, True, True, False),
+        (True, True, True, True),
+    ]
+    with pytest.raises(ValueError, match="allowed values: a, b, c, d, e"):
+        variant_flags("f")
+
+
+@pytest.mark.parametrize("variant", list("abcde"))
+def test_forward_shapes_every_variant(nets_by_variant, variant):
+    nets = nets_by_variant[variant]
+    x, z, y = _inputs()
+    with torch.no_grad():
+        style, defect = nets.mapping(z, y)
+        style_e, defect_e = nets.encoder(x, y)
+        fake = nets.generator(x, style, defect)
+        out = nets.discriminator(fake, y)
+        pop = nets.generator.pop_out(x)
+    assert style.shape == style_e.shape == (3, STYLE)
+    assert fake.shape == x.shape and torch.isfinite(fake).all()
+    assert out.logit.shape == (3,)
+    if variant == "a":
+        assert defect is None and defect_e is None and pop is None
+    else:
+        assert defect.shape == defect_e.shape == pop.shape == (3, FG, CODE, CODE)
+    if variant in "ab":
+        assert out.fg_logits is None and out.bg_logits is None
+    else:
+        assert out.fg_logits.shape == (3, K) and out.bg_logits.shape == (3, P)
+
+
+def test_pop_out_is_the_last_fg_bottleneck_channels(nets_by_variant):
+    g = nets_by_variant["e"].generator
+    x = _inputs()[0]
+    with torch.no_grad():
+        features = g.encode_features(x)
+        torch.testing.assert_close(g.pop_out(x), features[:, -FG:])
+        assert g.split(features)[0].shape[1] == 64 - FG
+
+
+def test_logit_is_selected_by_domain(nets_by_variant):
+    d = nets_by_variant["c"].discriminator
+    x = _inputs()[0]
+    with torch.no_grad():
+        all_logits = d.logits(d.trunk.pooled(d.trunk.shared_features(x, "test")))
+        for k in range(K):
+            torch.testing.assert_close(d(x, torch.full((3,), k)).logit, all_logits[:, k])
+
+
+def test_fg_classifier_pools_to_one_pixel(nets_by_variant):
+    fg_cls = nets_by_variant["c"].discriminator.fg_cls
+    assert len(fg_cls.blocks) == int(math.log2(CODE))  # 8 -> 4 -> 2 -> 1 at 64 px (16 -> 1 in 4 blocks at 128)
+    assert fg_cls.fc.in_features == FG * K
+
+
+# ---------------------------------------------------------------- anchor rule
+
+
+def test_anchor_rule_zeroes_normal_rows_in_variant_e(nets_by_variant):
+    nets = nets_by_variant["e"]
+    x, z, y = _inputs(batch=6)
+    with torch.no_grad():
+        for _, defect in (nets.mapping(z, y), nets.encoder(x, y)):
+            normal = y == 0
+            assert torch.equal(defect[normal], torch.zeros_like(defect[normal]))
+            assert (defect[~normal].flatten(1).abs().sum(1) > 0).all()
+    assert "0" not in nets.mapping.defect_branches  # never-used branch is not built
+
+
+@pytest.mark.parametrize("variant", list("bcd"))
+def test_no_anchor_before_variant_e(nets_by_variant, variant):
+    nets = nets_by_variant[variant]
+    x, z, _ = _inputs()
+    y = torch.zeros(3, dtype=torch.long)
+    with torch.no_grad():
+        for _, defect in (nets.mapping(z, y), nets.encoder(x, y)):
+            assert (defect.flatten(1).abs().sum(1) > 0).all()
+
+
+def test_anchor_codes_send_no_gradient(nets_by_variant):
+    nets = nets_by_variant["e"]
+    x, z, _ = _inputs()
+    y = torch.zeros(3, dtype=torch.long)
+    mapping, encoder = nets.mapping, nets.encoder
+    mapping.zero_grad(set_to_none=True)
+    encoder.zero_grad(set_to_none=True)
+    (mapping(z, y)[1].sum() + encoder(x, y)[1].sum()).backward()
+    assert all(p.grad is None for p in mapping.parameters())
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in encoder.parameters())
+
+
+def test_mapping_rows_are_independent_of_batch_composition(nets_by_variant):
+    mapping = nets_by_variant["d"].mapping  # no noise: deterministic
+    _, z, y = _inputs(batch=5)
+    with torch.no_grad():
+        style, defect = mapping(z, y)
+        for i in range(5):
+            s_i, d_i = mapping(z[i : i + 1], y[i : i + 1])
+            torch.testing.assert_close(s_i, style[i : i + 1], rtol=1e-4, atol=1e-4)  # batched BLAS rounding
+            torch.testing.assert_close(d_i, defect[i : i + 1], rtol=1e-4, atol=1e-4)
+
+
+# ---------------------------------------------------------------- noise injection
+
+
+def test_noise_modules_only_in_variant_e(nets_by_variant):
+    for variant, nets in nets_by_variant.items():
+        count = sum(isinstance(m, NoiseInjection) for n in nets.as_dict().values() for m in n.modules())
+        per_branch = 2 * int(math.log2(CODE)) + 1
+        assert count == (per_branch * (K - 1) if variant == "e" else 0), variant
+
+
+def _set_noise_weights(net: nn.Module, value: float) -> None:
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, NoiseInjection):
+                module.weight.fill_(value)
+
+
+def test_noise_zero_weight_is_identity_and_seeded_noise_is_deterministic():
+    cfg = small_config("e")
+    nets = build_nets(cfg, SIZE, K, P, seed=3)
+    mapping = nets.mapping
+    _, z, _ = _inputs()
+    y = torch.tensor([1, 2, 1])
+    with torch.no_grad():
+        base = mapping(z, y, noise_generator=torch.Generator().manual_seed(0))[1]
+        other = mapping(z, y, noise_generator=torch.Generator().manual_seed(1))[1]
+        torch.testing.assert_close(base, other, rtol=0, atol=0)  # w_c = 0: noise has no effect
+        _set_noise_weights(mapping, 0.5)
+        first = mapping(z, y, noise_generator=torch.Generator().manual_seed(0))[1]
+        again = mapping(z, y, noise_generator=torch.Generator().manual_seed(0))[1]
+        changed = mapping(z, y, noise_generator=torch.Generator().manual_seed(1))[1]
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+    assert not torch.allclose(first, changed)
+    assert not torch.allclose(first, base)
+
+
+def test_noise_injection_formula():
+    layer = NoiseInjection(2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([0.0, 2.0]).view(1, 2, 1, 1))
+    x = torch.zeros(1, 2, 3, 3)
+    out = layer(x, torch.Generator().manual_seed(5))
+    noise = torch.randn((1, 1, 3, 3), generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(out[:, 0], torch.zeros(1, 3, 3))
+    torch.testing.assert_close(out[:, 1:], 2 * noise)  # same (B,1,H,W) noise map scaled per channel
+
+
+# ---------------------------------------------------------------- block maths
+
+
+def test_adain_matches_hand_computation():
+    adain = AdaIN(style_dim=2, num_features=2)
+    with torch.no_grad():
+        adain.fc.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]))
+        adain.fc.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 3.0]))
+    x = torch.tensor([[[[1.0, 3.0]], [[2.0, 2.0 + 1e-3]]]])  # (1, 2, 1, 2)
+    s = torch.tensor([[0.5, -1.0]])
+    out = adain(x, s)
+    # gamma = (0.5, -1), beta = (-0.5, 3); channel 0 normalises to (-1, 1) (eps 1e-5 aside)
+    norm0 = torch.tensor([-1.0, 1.0]) / math.sqrt(1 + 1e-5)
+    torch.testing.assert_close(out[0, 0, 0], 1.5 * norm0 - 0.5)
+    torch.testing.assert_close(out[0, 1, 0], torch.tensor([3.0, 3.0]))  # (1 + gamma) = 0 kills the content
+
+
+def _zero_last_conv(block: nn.Module) -> None:
+    with torch.no_grad():
+        block.conv2.weight.zero_()
+        block.conv2.bias.zero_()
+
+
+def test_resblk_identity_shortcut_and_sqrt2_scaling():
+    block = ResBlk(4, 4, normalize=True)
+    _zero_last_conv(block)
+    x = torch.randn(2, 4, 8, 8)
+    torch.testing.assert_close(block(x), x / math.sqrt(2))
+    assert not hasattr(block, "conv1x1")
+
+
+def test_resblk_learned_shortcut_has_no_bias_and_downsamples():
+    block = ResBlk(4, 6, downsample=True)
+    assert block.conv1x1.bias is None and block.conv1x1.kernel_size == (1, 1)
+    _zero_last_conv(block)
+    x = torch.randn(2, 4, 8, 8)
+    expected = nn.functional.avg_pool2d(block.conv1x1(x), 2) / math.sqrt(2)
+    torch.testing.assert_close(block(x), expected)
+
+
+@pytest.mark.parametrize("kind", ["adain", "plain"])
+def test_upsampling_blocks_shortcut(kind):
+    block = AdainResBlk(4, 6, style_dim=3, upsample=True) if kind == "adain" else UpResBlk(4, 6, upsample=True)
+    _zero_last_conv(block)
+    x = torch.randn(2, 4, 4, 4)
+    out = block(x, torch.randn(2, 3)) if kind == "adain" else block(x)
+    expected = block.conv1x1(nn.functional.interpolate(x, scale_factor=2, mode="nearest")) / math.sqrt(2)
+    torch.testing.assert_close(out, expected)
+
+
+# ---------------------------------------------------------------- background / foreground separation
+
+
+@pytest.mark.parametrize("variant", ["d", "e"])
+def test_background_decoder_never_sees_style_or_defect(nets_by_variant, variant):
+    g = nets_by_variant[variant].generator
+    x = _inputs(batch=2)[0]
+    captured: list[torch.Tensor] = []
+    handle = g.bg_decode[-1].register_forward_hook(lambda _m, _i, out: captured.append(out))
+    gen = torch.Generator().manual_seed(9)
+    try:
+        with torch.no_grad():
+            outs = [
+                g(x, torch.randn((2, STYLE), generator=gen), torch.randn((2, FG, CODE, CODE), generator=gen))
+                for _ in range(2)
+            ]
+    finally:
+        handle.remove()
+    torch.testing.assert_close(captured[0], captured[1], rtol=0, atol=0)
+    assert not torch.allclose(outs[0], outs[1])  # the codes do change the image, via the fg path only
+
+
+@pytest.mark.parametrize("variant", ["b", "c"])
+def test_joint_decoder_uses_swapped_defect_code(nets_by_variant, variant):
+    g = nets_by_variant[variant].generator
+    x = _inputs(batch=2)[0]
+    style = torch.randn(2, STYLE)
+    with torch.no_grad():
+        zero = g(x, style, torch.zeros(2, FG, CODE, CODE))
+        ones = g(x, style, torch.ones(2, FG, CODE, CODE))
+    assert not torch.allclose(zero, ones)
+    assert not hasattr(g, "bg_decode")
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def test_bad_inputs_get_clear_errors(nets_by_variant):
+    nets_a, nets_e = nets_by_variant["a"], nets_by_variant["e"]
+    x, z, y = _inputs()
+    with pytest.raises(ValueError, match="LongTensor"):
+        nets_e.mapping(z, y.float())
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        nets_e.encoder(x, torch.tensor([0, 1, 3]))
+    with pytest.raises(ValueError, match="expected a float image batch"):
+        nets_e.discriminator(x[:, :, :32, :32], y)
+    with pytest.raises(ValueError, match="defect=None"):
+        nets_a.generator(x, torch.randn(3, STYLE), torch.zeros(3, FG, CODE, CODE))
+    with pytest.raises(ValueError, match="defect code must have shape"):
+        nets_e.generator(x, torch.randn(3, STYLE), None)
+    with pytest.raises(ValueError, match="style must have shape"):
+        nets_e.generator(x, torch.randn(3, STYLE + 1), torch.zeros(3, FG, CODE, CODE))
+
+
+# ---------------------------------------------------------------- builder
+
+
+class _RecordingConfig:
+    """Wraps a GanConfig and records which attributes build_nets reads."""
+
+    def __init__(self, cfg: GanConfig) -> None:
+        self._cfg, self.read = cfg, set()
+
+    def __getattr__(self, name: str):
+        self.read.add(name)
+        return getattr(self._cfg, name)
+
+
+def test_build_nets_reads_only_architecture_keys_of_gan_config():
+    cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
+    recorder = _RecordingConfig(cfg)
+    nets = build_nets(recorder, 32, K, 2, seed=0)
+    assert recorder.read == {"variant", "max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden"}
+    assert nets.mapping.shared[0].in_features == 5 and nets.mapping.shared[0].out_features == 24
+    assert nets.encoder.unshared[0].out_features == 8 and nets.discriminator.bg_cls.out_features == 2
+    assert nets.generator.encode[-1].conv2.out_channels == 32
+    with torch.no_grad():
+        assert nets.generator.pop_out(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("change", "image_size", "match"),
+    [
+        ({"max_channels": 60}, 64, "gan.max_channels"),
+        ({"fg_channels": 64}, 64, "gan.fg_channels"),
+        ({}, 48, "data.image_size"),
+        ({}, 16, "data.image_size"),
+    ],
+)
+def test_build_nets_rejects_bad_values(change, image_size, match):
+    cfg = GanConfig(**{**small_config("e").__dict__, **change})
+    with pytest.raises(ValueError, match=match):
+        build_nets(cfg, image_size, K, P)
+
+
+def test_he_init_and_seeded_build():
+    nets = build_nets(small_config("c"), SIZE, K, P, seed=7)
+    again = build_nets(small_config("c"), SIZE, K, P, seed=7)
+    torch.testing.assert_close(nets.generator.state_dict(), again.generator.state_dict(), rtol=0, atol=0)
+    conv = nets.generator.encode[0].conv1  # 3x3, fan_in = 16 * 9
+    fan_in = conv.in_channels * 9
+    assert abs(float(conv.weight.detach().std()) - math.sqrt(2 / fan_in)) < 0.1 * math.sqrt(2 / fan_in)
+    assert float(conv.bias.detach().abs().sum()) == 0
+    linear = nets.mapping.shared[2]
+    expected_std = math.sqrt(2 / linear.in_features)
+    assert abs(float(linear.weight.detach().std()) - expected_std) < 0.1 * expected_std
+
+
+def test_ema_copy_is_equal_but_separate(nets_by_variant):
+    nets = nets_by_variant["e"]
+    ema = nets.ema_copy()
+    assert ema.discriminator is None
+    for name in ("generator", "mapping", "encoder"):
+        live, copy_ = getattr(nets, name), getattr(ema, name)
+        pairs = list(zip(live.parameters(), copy_.parameters(), strict=True))
+        assert all(torch.equal(a, b) and a.data_ptr() != b.data_ptr() for a, b in pairs)
+    with torch.no_grad():
+        next(ema.generator.parameters()).add_(1.0)
+    assert not torch.equal(next(ema.generator.parameters()), next(nets.generator.parameters()))
