@@ -1,0 +1,191 @@
+"""Paper-style result tables built from the stages' JSON outputs, with the paper's numbers beside ours.
+
+Every table carries a header saying what was run: dataset, profile, data scale, classifier backbone and weights,
+seeds, feature extractor. The aggregation loops over what params.yaml declares (scales, settings, variants), so a
+value removed from params leaves no stale row; a declared cell whose output is missing is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dtgan.reports import paper
+
+SETTING_LABELS = {"trad_aug": "Trad-Aug", "latent": "Latent", "reference": "Reference", "mix": "Mix"}
+
+
+def setting_label(setting: str) -> str:
+    if setting.startswith("reference_"):
+        ref = setting.removeprefix("reference_")
+        return f"v-{'ABC' if ref == 'all' else ref}"
+    return SETTING_LABELS.get(setting, setting)
+
+
+def fmt(mean: float | None, std: float | None = None, digits: int = 2) -> str:
+    if mean is None or (isinstance(mean, float) and np.isnan(mean)):
+        return "–"
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        msg = f"report input {path} is missing: run the stage that writes it (dvc repro)"
+        raise FileNotFoundError(msg)
+    return json.loads(path.read_text())
+
+
+def classifier_cell_name(setting: str, scale: int, augment: str) -> str:
+    return f"{setting}_N{scale}_{augment}"
+
+
+@dataclass(frozen=True)
+class ClassifierCells:
+    """Per-cell classifier results, long format: one row per (setting, scale, augment, product)."""
+
+    rows: pd.DataFrame
+    meta: dict[str, Any]  # backbone, pretrained, weights, input size, epochs, seeds, dataset, profile
+
+
+def load_classifier_cells(folder: Path, cells: list[tuple[str, int, str]]) -> ClassifierCells:
+    rows, meta = [], {}
+    for setting, scale, augment in cells:
+        data = read_json(folder / f"{classifier_cell_name(setting, scale, augment)}.json")
+        meta = {k: data[k] for k in ("dataset", "profile", "backbone", "pretrained", "weights", "input_size",
+                                     "epochs", "seeds")}
+        for product, res in data["products"].items():
+            rows.append({"setting": setting, "scale": scale, "augment": augment, "product": product,
+                         "error_mean": res["error_mean"], "error_std": res["error_std"],
+                         "auroc_defect": res.get("auroc_defect_mean"), "n_test": res["n_test"]})
+    return ClassifierCells(pd.DataFrame(rows), meta)
+
+
+def select_rows(rows: pd.DataFrame, **equal: Any) -> pd.DataFrame:
+    """Rows whose columns equal the given values (e.g. product="A", scale=100)."""
+    mask = np.ones(len(rows), bool)
+    for column, value in equal.items():
+        mask &= (rows[column] == value).to_numpy()
+    return rows[mask]
+
+
+def one_row(rows: pd.DataFrame, **equal: Any) -> Any:
+    hit = select_rows(rows, **equal)
+    if len(hit) != 1:
+        msg = f"expected one classifier result for {equal}, found {len(hit)}"
+        raise KeyError(msg)
+    return next(hit.itertuples())
+
+
+def classifier_header(meta: dict[str, Any], what: str) -> str:
+    seeds = meta["seeds"]
+    return (f"{what}. Ours: dataset `{meta['dataset']}`, profile `{meta['profile']}`, classifier "
+            f"`{meta['backbone']}` ({meta['weights']}), input {meta['input_size']} px, up to {meta['epochs']} epochs, "
+            f"{len(seeds)} seed(s) {list(seeds)}; error (%) on the held-out test set, mean ± std over seeds. "
+            "Paper: SDI, ImageNet-pretrained ResNet-50 (Table 15: EfficientNet-b4), 5 runs.")
+
+
+def table10(cells: ClassifierCells, scales: tuple[int, ...], settings: tuple[str, ...], augment: str) -> pd.DataFrame:
+    """Error vs data scale per product and setting (ours), followed by the paper's Table 10 rows."""
+    main = [s for s in settings if not s.startswith("reference_")]
+    out = []
+    for product in sorted(cells.rows["product"].unique()):
+        for scale in scales:
+            row = {"product": product, "source": "ours", "N": scale, "size 3N": 3 * scale}
+            for s in main:
+                hit = one_row(cells.rows, product=product, scale=scale, setting=s, augment=augment)
+                row[setting_label(s)] = fmt(hit.error_mean, hit.error_std)
+            out.append(row)
+        for size, values in paper.TABLE10.get(product, {}).items():
+            out.append({"product": product, "source": "paper", "N": size // 3, "size 3N": size,
+                        **{setting_label(s): fmt(*values[s]) for s in main if s in values}})
+    return pd.DataFrame(out)
+
+
+def table15(cells: ClassifierCells, augments: tuple[str, ...], scale: int) -> pd.DataFrame:
+    """Augmentation baselines with and without DT-GAN (mix) data at one scale, beside the paper's Table 15."""
+    out = []
+    for augment in augments:
+        for setting, synthetic in (("trad_aug", "none"), ("mix", "DT-GAN")):
+            hit = select_rows(cells.rows, augment=augment, setting=setting, scale=scale)
+            row = {"augmentation": augment, "synthetic": synthetic}
+            for r in hit.itertuples():
+                row[f"{r.product} ours"] = fmt(r.error_mean, r.error_std)
+                ref = paper.TABLE15.get((augment, synthetic), {}).get(r.product)
+                row[f"{r.product} paper"] = fmt(*ref) if ref else "–"
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def table17(cells: ClassifierCells, scales: tuple[int, ...], ref_settings: list[str], augment: str) -> pd.DataFrame:
+    """Cross-product reference sets (v-A, v-B, v-C, v-ABC) against Trad-Aug, followed by the paper's Table 17."""
+    settings = ["trad_aug", *ref_settings]
+    out = []
+    for product in sorted(cells.rows["product"].unique()):
+        for scale in scales:
+            row = {"product": product, "source": "ours", "N": scale, "size 3N": 3 * scale}
+            for s in settings:
+                hit = one_row(cells.rows, product=product, scale=scale, setting=s, augment=augment)
+                row[setting_label(s)] = fmt(hit.error_mean, hit.error_std)
+            out.append(row)
+        for size, values in paper.TABLE17.get(product, {}).items():
+            row = {"product": product, "source": "paper", "N": size // 3, "size 3N": size}
+            row.update({setting_label(k if k == "trad_aug" else f"reference_{k}"): fmt(v) for k, v in values.items()})
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def eval_header(evals: dict[str, dict[str, Any]], dataset: str, profile: str) -> str:
+    first = next(iter(evals.values()))
+    return (f"Ours: dataset `{dataset}`, profile `{profile}`; synthetic sets translate held-out test normals "
+            f"({first['n_synthetic']} images per variant); distances against the real training defects of each "
+            f"product and domain, averaged. Headline `{first['headline']}` = Fréchet distance on ImageNet "
+            f"EfficientNet-Lite0 features ({first['feature_weights']}), NOT Inception FID; FID: {first['fid_status']}. "
+            "Paper: FID (Inception-V3) averaged over SDI, MVTec AD and MTD.")
+
+
+def table14(evals: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Ablation (a)-(e): distances per guidance, background preservation and target-domain accuracy."""
+    out = []
+    for variant, ev in evals.items():
+        head = ev["headline"]
+        kid = head.replace("fd_", "kid_")
+        row = {"variant": paper.VARIANT_NAMES.get(variant, variant)}
+        for mode in ("latent", "reference", "mix"):
+            row[f"{head} {mode}"] = fmt(ev["modes"][mode][head])
+        for mode in ("latent", "reference", "mix"):
+            row[f"{kid} {mode}"] = fmt(ev["modes"][mode][kid], digits=4)
+        for mode in ("latent", "reference", "mix"):
+            fid = ev["modes"][mode].get("fid")
+            row[f"FID {mode}"] = fmt(fid) if isinstance(fid, (int, float)) else "not computed"
+        for mode in ("latent", "reference", "mix"):
+            row[f"FID {mode} (paper)"] = fmt(paper.TABLE14.get(variant, {}).get(mode))
+        for mode in ("latent", "reference"):
+            bg = ev["background"][mode]
+            row[f"PSNR {mode}"] = fmt(bg["psnr"])
+            row[f"PSNR outside defect {mode}"] = fmt(bg["psnr_outside_defect"])
+            row[f"target acc. {mode}"] = fmt(100 * ev["target_accuracy"][mode], digits=1)
+        row["diversity L1 latent"] = fmt(ev["diversity_l1"]["latent"], digits=4)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def table18(evals: dict[str, dict[str, Any]], variant: str = "e") -> pd.DataFrame:
+    """Distances per product for one variant (mix set), beside the paper's DT-GAN FID row of Table 18."""
+    ev = evals[variant]
+    head = ev["headline"]
+    out = []
+    for product, values in ev["per_product"].items():
+        ref = dict(zip(paper.TABLE18_COLUMNS, paper.TABLE18["DT-GAN"], strict=True)).get(product)
+        out.append({"product": product, f"{head} latent": fmt(values[f"{head}_latent"]),
+                    f"{head} reference": fmt(values[f"{head}_reference"]), f"{head} mix": fmt(values[f"{head}_mix"]),
+                    "paper FID (DT-GAN, SDI product of that name)": fmt(ref)})
+    return pd.DataFrame(out)
+
+
+def to_markdown(frame: pd.DataFrame, title: str, header: str) -> str:
+    return f"### {title}\n\n{header}\n\n{frame.to_markdown(index=False)}\n"

@@ -1,0 +1,51 @@
+"""Stage `train_classifier`: one (scale, setting, augmentation) cell — a classifier per product, every seed.
+
+    python -m stages.train_classifier --params params.yaml --prepared data/prepared \
+        --manifest data/assembled/train_mix_N80.csv --val data/assembled/val.csv --test data/assembled/test.csv \
+        --augment trad --out results/classifier/mix_N80_trad --metrics reports/classifier/mix_N80_trad.json
+
+``--augment`` overrides ``classifier.augment`` (dvc.yaml's Table 15 matrix varies it). Writes per-seed test
+predictions (with softmax scores) and histories to ``--out`` and the cell's summary to ``--metrics``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from dtgan.classify.config import AUGMENTS, ClassifierConfig
+from dtgan.classify.run import run_cell
+from dtgan.cli import run_stage, stage_parser
+from dtgan.params import load_section, read_params
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--prepared", default="data/prepared", type=Path)
+    parser.add_argument("--manifest", required=True, type=Path, help="training manifest written by assemble")
+    parser.add_argument("--val", default="data/assembled/val.csv", type=Path)
+    parser.add_argument("--test", default="data/assembled/test.csv", type=Path)
+    parser.add_argument("--augment", choices=AUGMENTS, default=None, help="default: classifier.augment")
+    parser.add_argument("--out", required=True, type=Path, help="folder for predictions and histories")
+    parser.add_argument("--metrics", required=True, type=Path, help="summary JSON of the cell")
+
+    def body(args: argparse.Namespace) -> None:
+        params = read_params(args.params)
+        cfg = load_section(ClassifierConfig, params, "classifier")
+        if args.augment:
+            cfg = dataclasses.replace(cfg, augment=args.augment)
+        manifests = {name: pd.read_csv(path, keep_default_na=False)
+                     for name, path in (("train", args.manifest), ("val", args.val), ("test", args.test))}
+        run_cell(cfg, manifests, args.prepared, args.out, args.metrics, profile=str(params.get("profile", "default")))
+
+    return run_stage(body, parser, argv)
+
+
+if __name__ == "__main__":
+    main()
