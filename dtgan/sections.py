@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from dtgan.anomaly.config import AnomalyConfig
 from dtgan.classify.config import AUGMENTS, ClassifierConfig
 from dtgan.data.config import DataConfig, SplitConfig
 from dtgan.params import ParamsError, field_spec, load_section, load_top_level
@@ -31,6 +32,7 @@ SECTIONS: dict[str, type] = {
     "synthesis": SynthesisConfig,
     "assemble": AssembleConfig,
     "classifier": ClassifierConfig,
+    "anomaly": AnomalyConfig,
 }
 
 
