@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint profile-paper profile-default bench
+.PHONY: repro test lint profile-paper profile-default plots
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,3 +28,8 @@ profile-paper: $(STAMP)
 
 profile-default: $(STAMP)
 	$(VENV)/bin/python -m dtgan.profiles default
+
+# Render every plot declared in dvc.yaml to dvc_plots/index.html with vega inlined (works offline).
+plots: $(STAMP)
+	$(VENV)/bin/python -m dtgan.reports.offline_html .dvc/plots/offline.html
+	$(VENV)/bin/dvc plots show --html-template .dvc/plots/offline.html

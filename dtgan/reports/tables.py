@@ -189,3 +189,30 @@ def table18(evals: dict[str, dict[str, Any]], variant: str = "e") -> pd.DataFram
 
 def to_markdown(frame: pd.DataFrame, title: str, header: str) -> str:
     return f"### {title}\n\n{header}\n\n{frame.to_markdown(index=False)}\n"
+
+
+def anomaly_table(anomaly: dict[str, Any], cells: ClassifierCells, scale: int, augment: str) -> pd.DataFrame:
+    """Per product: f-AnoGAN image AUROC (A, A_R, A_D, pixel) beside the DT-GAN Mix classifier's defect AUROC and
+    error, on the same test images."""
+    out = []
+    for product in sorted(cells.rows["product"].unique()):
+        mix = one_row(cells.rows, product=product, scale=scale, setting="mix", augment=augment)
+        trad = one_row(cells.rows, product=product, scale=scale, setting="trad_aug", augment=augment)
+        key = f"fanogan/{product}"
+        out.append({"product": product,
+                    "f-AnoGAN AUROC A": fmt(anomaly.get(f"{key}/auroc_A"), digits=3),
+                    "f-AnoGAN AUROC A_R": fmt(anomaly.get(f"{key}/auroc_A_R"), digits=3),
+                    "f-AnoGAN AUROC A_D": fmt(anomaly.get(f"{key}/auroc_A_D"), digits=3),
+                    "f-AnoGAN pixel AUROC": fmt(anomaly.get(f"{key}/pixel_auroc"), digits=3),
+                    "classifier (Mix) defect AUROC": fmt(mix.auroc_defect, digits=3),
+                    "classifier (Trad-Aug) defect AUROC": fmt(trad.auroc_defect, digits=3),
+                    "classifier (Mix) 3-class error %": fmt(mix.error_mean, mix.error_std)})
+    return pd.DataFrame(out)
+
+
+def anomaly_header(anomaly: dict[str, Any], meta: dict[str, Any], scale: int) -> str:
+    return ("Same held-out test images. f-AnoGAN is trained on Normal images only (no defect labels); see "
+            "reports/anomaly/auroc.md for its configuration (residual type, conditional or per-product model). "
+            f"Classifiers: `{meta['backbone']}` at N = {scale}, defect AUROC = 1 − p(Normal), mean over "
+            f"{len(meta['seeds'])} seeds. Reference points (anomalib, MVTec AD textures, image AUROC): "
+            "PatchCore WRN50 0.98–1.00, PaDiM WRN50 0.97–1.00.")

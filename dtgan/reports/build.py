@@ -1,0 +1,120 @@
+"""Build every report table, plot and the headline metrics from the stages' outputs.
+
+Loops over what params.yaml declares (scales, settings, variants, Table 15 augmentations), never over whatever
+files happen to exist, so removing a value from params leaves no stale row behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dtgan.reports import plots, tables
+from dtgan.runtime import write_csv, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What to aggregate (from params.yaml)."""
+
+    scales: tuple[int, ...]
+    settings: tuple[str, ...]
+    augment: str  # the main matrix's augmentation (classifier.augment)
+    table15_augments: tuple[str, ...]
+    table15_scale: int
+    variants: tuple[str, ...]
+    dataset: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    classifier_dir: Path  # reports/classifier/<setting>_N<scale>_<augment>.json
+    eval_dir: Path  # reports/eval/<variant>/metrics.json
+    gan_dir: Path  # reports/gan/<variant>/losses.tsv
+    anomaly_metrics: Path  # reports/anomaly/metrics.json
+
+
+def classifier_cells(plan: ReportPlan) -> list[tuple[str, int, str]]:
+    main = [(s, n, plan.augment) for n in plan.scales for s in plan.settings]
+    extra = [(s, plan.table15_scale, a) for a in plan.table15_augments for s in ("trad_aug", "mix")]
+    return main + extra
+
+
+def _write_table(out: Path, name: str, frame: pd.DataFrame, title: str, header: str) -> str:
+    write_csv(out / f"{name}.csv", frame)
+    text = tables.to_markdown(frame, title, header)
+    write_text(out / f"{name}.md", text)
+    return text
+
+
+def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict], anomaly: dict,
+                 out: Path) -> list[str]:
+    ref_sets = [s for s in plan.settings if s.startswith("reference_")]
+    sections = [
+        _write_table(out, "table10_error_vs_scale", tables.table10(cells, plan.scales, plan.settings, plan.augment),
+                     "Table 10 — classifier error (%) vs data scale",
+                     tables.classifier_header(cells.meta, f"Settings Trad-Aug / Latent / Reference / Mix, "
+                                              f"augmentation `{plan.augment}`")),
+        _write_table(out, "table14_ablation", tables.table14(evals), "Table 14 — ablation (a)–(e)",
+                     tables.eval_header(evals, plan.dataset, plan.profile)),
+        _write_table(out, "table15_augmentation", tables.table15(cells, (plan.augment, *plan.table15_augments),
+                                                                 plan.table15_scale),
+                     f"Table 15 — augmentation baselines at N = {plan.table15_scale}",
+                     tables.classifier_header(cells.meta, "Without (synthetic = none) and with DT-GAN Mix data")),
+        _write_table(out, "table18_distances", tables.table18(evals), "Table 18 — distances per product (variant e)",
+                     tables.eval_header(evals, plan.dataset, plan.profile)),
+    ]
+    if ref_sets:
+        sections.append(_write_table(out, "table17_cross_product",
+                                     tables.table17(cells, plan.scales, ref_sets, plan.augment),
+                                     "Table 17 — cross-product reference sets",
+                                     tables.classifier_header(cells.meta, "References from one product or all")))
+    if anomaly:
+        sections.append(_write_table(out, "anomaly_vs_classifier",
+                                     tables.anomaly_table(anomaly, cells, plan.scales[-1], plan.augment),
+                                     "f-AnoGAN (no defect labels) vs the DT-GAN-augmented classifier",
+                                     tables.anomaly_header(anomaly, cells.meta, plan.scales[-1])))
+    return sections
+
+
+def headline_metrics(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict],
+                     anomaly: dict) -> dict[str, Any]:
+    """reports/metrics.json: keys without dots, so `dvc metrics diff` stays readable."""
+    classifier: dict[str, Any] = {}
+    for row in tables.select_rows(cells.rows, augment=plan.augment).itertuples():
+        classifier.setdefault(row.product, {}).setdefault(f"N{row.scale}", {})[row.setting] = round(row.error_mean, 4)
+    gan = {}
+    for variant, ev in evals.items():
+        head = ev["headline"]
+        gan[variant] = {f"{head}_{m}": round(ev["modes"][m][head], 4) for m in ("latent", "reference", "mix")}
+        gan[variant].update({f"target_acc_{m}": round(ev["target_accuracy"][m], 4) for m in ("latent", "reference")})
+        gan[variant]["psnr_latent"] = round(ev["background"]["latent"]["psnr"], 3)
+    out = {"classifier_error": classifier, "gan": gan}
+    if anomaly:
+        out["fanogan_auroc"] = {k.split("/")[1]: round(v, 4) for k, v in anomaly.items()
+                                if k.endswith("/auroc_A") and k.count("/") == 2}
+    return out
+
+
+def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
+    cells = tables.load_classifier_cells(inputs.classifier_dir, classifier_cells(plan))
+    evals = {v: tables.read_json(inputs.eval_dir / v / "metrics.json") for v in plan.variants}
+    anomaly = tables.read_json(inputs.anomaly_metrics) if inputs.anomaly_metrics else {}
+    sections = build_tables(plan, cells, evals, anomaly, out / "tables")
+    write_text(out / "results.md", "\n".join(sections))
+    subtitle = (f"dataset {plan.dataset}, profile {plan.profile}, {cells.meta['backbone']}, "
+                f"{len(cells.meta['seeds'])} seeds")
+    main_settings = tuple(s for s in plan.settings if not s.startswith("reference_"))
+    plots.error_vs_scale(cells, main_settings, plan.augment, out / "plots" / "error_vs_scale.png", subtitle)
+    plots.ablation_bars(evals, out / "plots" / "ablation.png")
+    losses = {v: pd.read_csv(inputs.gan_dir / v / "losses.tsv", sep="\t") for v in plan.variants}
+    plots.training_curves(losses, out / "plots" / "training_curves.png")
+    write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly))
+    log.info("report written to %s", out)
