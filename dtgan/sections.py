@@ -8,6 +8,7 @@ from typing import Any
 from dtgan.anomaly.config import AnomalyConfig
 from dtgan.classify.config import AUGMENTS, ClassifierConfig
 from dtgan.data.config import DataConfig, SplitConfig
+from dtgan.evaluation.config import EvaluateConfig
 from dtgan.params import ParamsError, field_spec, load_section, load_top_level
 from dtgan.synthesis.config import AssembleConfig, SynthesisConfig
 from dtgan.training.config import GanConfig, LossWeights
@@ -33,6 +34,7 @@ SECTIONS: dict[str, type] = {
     "assemble": AssembleConfig,
     "classifier": ClassifierConfig,
     "anomaly": AnomalyConfig,
+    "evaluate": EvaluateConfig,
 }
 
 

@@ -95,7 +95,7 @@ def _scratch_mask(rng: np.random.Generator, size: int) -> np.ndarray:
     p1 = centre + np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-8) * bend
     t = np.linspace(0, 1, 64)[:, None]
     pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
-    width = int(rng.integers(3, 8))
+    width = max(2, int(round(rng.uniform(0.03, 0.075) * size * 2)))  # relative, so strokes survive resizing
     ImageDraw.Draw(canvas).line([tuple(p) for p in pts], fill=255, width=width, joint="curve")
     return np.asarray(canvas.resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0
 

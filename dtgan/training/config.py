@@ -26,6 +26,9 @@ class GanConfig:
     batch_size: int = field_spec(4, low=1)       # paper 4
     lr: float = field_spec(1e-4, low=0, low_open=True)        # G, E, D (StarGAN v2)
     f_lr: float = field_spec(1e-6, low=0, low_open=True)      # mapping network (StarGAN v2)
+    # Adam lr of M's convolutional defect branches; None = f_lr (paper/StarGAN v2: one lr for all of M). Spec §10
+    # suggests a higher lr there, since 1e-6 was tuned for StarGAN v2's MLP mapping network.
+    defect_branch_lr: float | None = field_spec(None, low=0, low_open=True)
     beta1: float = field_spec(0.0, low=0, high=1, high_open=True)
     beta2: float = field_spec(0.99, low=0, high=1, high_open=True)
     weight_decay: float = field_spec(1e-4, low=0)

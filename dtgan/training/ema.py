@@ -1,0 +1,23 @@
+"""Exponential moving average of G, M and E (StarGAN v2 moving_average, spec §8.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+EMA_MODULES: tuple[str, ...] = ("generator", "mapping", "encoder")
+
+
+@torch.no_grad()
+def update_ema(nets: Any, ema: Any, beta: float) -> None:
+    """ema ← β·ema + (1-β)·param for G, M and E (``torch.lerp(param, ema, β)`` in StarGAN v2); buffers are copied."""
+    if not 0.0 <= beta <= 1.0:
+        msg = f"update_ema: beta must be in [0, 1], got {beta}"
+        raise ValueError(msg)
+    for name in EMA_MODULES:
+        live, averaged = getattr(nets, name), getattr(ema, name)
+        for p_live, p_avg in zip(live.parameters(), averaged.parameters(), strict=True):
+            p_avg.lerp_(p_live, 1.0 - beta)
+        for b_live, b_avg in zip(live.buffers(), averaged.buffers(), strict=True):
+            b_avg.copy_(b_live)

@@ -1,0 +1,211 @@
+"""Training mechanics: sampler, augmentation, EMA, anchor rule, resumable checkpoints and the train_gan stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from dtgan.data import load_prepared, load_split
+from dtgan.models.build import build_nets
+from dtgan.params import ParamsError
+from dtgan.training.checkpoint import load_ema, resolved_config, save_checkpoint, try_resume
+from dtgan.training.config import GanConfig, LossWeights
+from dtgan.training.data import gan_training_data
+from dtgan.training.ema import update_ema
+from dtgan.training.loop import build_run, train, train_iteration, trainable_only
+from dtgan.training.sampler import GanBatchSampler, augment, crop_box
+
+TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
+        "batch_size": 2, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3, "log_every": 2,
+        "device": "cpu", "seed": 5}
+
+
+def tiny_cfg(**overrides) -> GanConfig:
+    return dataclasses.replace(GanConfig(), **{**TINY, **overrides})
+
+
+@pytest.fixture(scope="module")
+def gan_data(tiny_dataset):
+    prepared = load_prepared(tiny_dataset["prepared"])
+    return gan_training_data(prepared, load_split(tiny_dataset["splits"], "gan_train"))
+
+
+def _run(cfg: GanConfig, data):
+    nets = build_nets(cfg, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
+    return build_run(cfg, data, nets, torch.device("cpu"))
+
+
+def test_sampler_is_class_balanced_and_references_match_target():
+    domains = np.array([0] * 90 + [1] * 8 + [2] * 2)  # heavily imbalanced, like SDI
+    images = torch.arange(100, dtype=torch.float32)[:, None, None, None].expand(100, 3, 4, 4).clone()
+    sampler = GanBatchSampler(images, domains, np.zeros(100, int), 3, 300, 2, randcrop_prob=0.0, seed=0)
+    batch = sampler.next_batch()
+    freq = np.bincount(batch.y.numpy(), minlength=3) / 300
+    assert np.all(np.abs(freq - 1 / 3) < 0.1), freq
+    ref_rows = batch.x_ref[:, 0, 0, 0].long()  # pixel value = row index (flip keeps constant images)
+    assert torch.equal(torch.as_tensor(domains)[ref_rows], batch.y_trg)
+    assert torch.equal(torch.as_tensor(domains)[batch.x_ref2[:, 0, 0, 0].long()], batch.y_trg)
+
+
+def test_sampler_rejects_missing_domain():
+    with pytest.raises(ValueError, match=r"no image of domain index\(es\) \[2\]"):
+        GanBatchSampler(torch.zeros(4, 3, 4, 4), np.array([0, 0, 1, 1]), np.zeros(4, int), 3, 2, 2, 0.5, 0)
+
+
+def test_augmentation_is_seeded_and_crops_within_bounds():
+    g = torch.Generator().manual_seed(1)
+    for _ in range(50):
+        top, left, h, w = crop_box(32, 32, g)
+        assert 0 <= top and top + h <= 32 and 0 <= left and left + w <= 32
+        assert 0.8 * 1024 * 0.9 <= h * w <= 1024
+    images = torch.randn(4, 3, 16, 16)
+    a = augment(images, torch.Generator().manual_seed(3), 0.5)
+    b = augment(images, torch.Generator().manual_seed(3), 0.5)
+    assert torch.equal(a, b) and a.shape == images.shape
+    flipped_only = augment(images, torch.Generator().manual_seed(3), 0.0)
+    for out, src in zip(flipped_only, images, strict=True):
+        assert torch.equal(out, src) or torch.equal(out, src.flip(-1))
+
+
+def test_ema_update_formula():
+    live = dataclasses.make_dataclass("N", ["generator", "mapping", "encoder"])(
+        torch.nn.Linear(2, 2), torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    ema = dataclasses.make_dataclass("N", ["generator", "mapping", "encoder"])(
+        torch.nn.Linear(2, 2), torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    before = ema.generator.weight.detach().clone()
+    update_ema(live, ema, 0.9)
+    expected = 0.9 * before + 0.1 * live.generator.weight.detach()
+    assert torch.allclose(ema.generator.weight, expected)
+
+
+def test_anchor_rule_zeroes_normal_defect_codes():
+    cfg = tiny_cfg(variant="e")
+    nets = build_nets(cfg, 32, 3, 3, seed=0)
+    y = torch.tensor([0, 1, 2, 0])
+    _, d_m = nets.mapping(torch.randn(4, cfg.latent_dim), y)
+    _, d_e = nets.encoder(torch.randn(4, 3, 32, 32), y)
+    for code in (d_m, d_e):
+        assert code[y == 0].abs().max() == 0 and code[y != 0].abs().max() > 0
+
+
+def test_trainable_only_restores_flags(gan_data):
+    run = _run(tiny_cfg(), gan_data)
+    with trainable_only(run.nets, ("generator",)):
+        assert not any(p.requires_grad for p in run.nets.discriminator.parameters())
+        assert all(p.requires_grad for p in run.nets.generator.parameters())
+    assert all(p.requires_grad for p in run.nets.discriminator.parameters())
+
+
+def test_variant_a_logs_inactive_terms_as_zero(gan_data):
+    cfg = tiny_cfg(variant="a")
+    losses = train_iteration(_run(cfg, gan_data), cfg, LossWeights())
+    for phase in ("g_latent", "g_reference"):
+        assert losses[f"{phase}/fg"] == 0 and losses[f"{phase}/bg"] == 0 and losses[f"{phase}/d_rec"] == 0
+        assert losses[f"{phase}/cyc"] > 0 and losses[f"{phase}/ds"] > 0
+    assert losses["d_latent/fg"] == 0 and losses["d_latent/r1"] >= 0
+
+
+def test_variant_e_logs_all_terms(gan_data):
+    cfg = tiny_cfg(variant="e")
+    losses = train_iteration(_run(cfg, gan_data), cfg, LossWeights())
+    for key in ("g_latent/fg", "g_latent/bg", "g_latent/d_rec", "d_latent/fg", "d_latent/bg"):
+        assert losses[key] > 0, key
+    assert all(np.isfinite(v) for v in losses.values())
+
+
+class _Killed(Exception):
+    pass
+
+
+def _state_tensors(run) -> dict[str, torch.Tensor]:
+    out = {}
+    for group, nets in (("nets", run.nets), ("ema", run.ema)):
+        for name in ("generator", "mapping", "encoder", "discriminator"):
+            module = getattr(nets, name)
+            if module is not None:
+                out.update({f"{group}.{name}.{k}": v for k, v in module.state_dict().items()})
+    return out
+
+
+def test_resume_is_bit_identical(gan_data, tmp_path):
+    cfg, weights = tiny_cfg(), LossWeights()
+    config = resolved_config(cfg, weights, gan_data.image_size, gan_data.product_names)
+    straight = _run(cfg, gan_data)
+    train(straight, cfg, weights, on_checkpoint=lambda run: None)
+
+    def save_then_die(run):
+        save_checkpoint(tmp_path / "checkpoint.pt", run, config)
+        raise _Killed
+
+    first = _run(cfg, gan_data)
+    with pytest.raises(_Killed):
+        train(first, cfg, weights, on_checkpoint=save_then_die)
+    assert first.step == 3
+    resumed = _run(cfg, gan_data)
+    assert try_resume(tmp_path / "checkpoint.pt", resumed, config) and resumed.step == 3
+    train(resumed, cfg, weights, on_checkpoint=lambda run: None)
+    a, b = _state_tensors(straight), _state_tensors(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])][:5]
+    assert straight.history == resumed.history and len(straight.history) == 3
+
+
+def test_checkpoint_with_other_config_is_ignored(gan_data, tmp_path):
+    cfg, weights = tiny_cfg(), LossWeights()
+    run = _run(cfg, gan_data)
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, weights, 32, gan_data.product_names))
+    other = resolved_config(tiny_cfg(lr=3e-4), weights, 32, gan_data.product_names)
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other)
+
+
+def _stage_params(tiny_dataset, tmp_path, **gan):
+    params = yaml.safe_load(tiny_dataset["params"].read_text())
+    params["gan"] = {**params.get("gan", {}), **TINY, "iterations": 2, "ds_decay_iters": 2, **gan}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def test_train_gan_stage_outputs_and_load_ema(tiny_dataset, tmp_path):
+    from stages import train_gan
+
+    params = _stage_params(tiny_dataset, tmp_path)
+    out, reports = tmp_path / "models", tmp_path / "reports"
+    argv = ["--params", str(params), "--prepared", str(tiny_dataset["prepared"]), "--splits",
+            str(tiny_dataset["splits"]), "--variant", "c", "--out", str(out), "--reports", str(reports)]
+    train_gan.main(argv)
+    for name in ("ema.pt", "config.json", "checkpoint.pt"):
+        assert (out / name).is_file(), name
+    for name in ("losses.tsv", "grid_reference.png", "grid_latent_Scratches.png", "grid_latent_Spots.png"):
+        assert (reports / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["variant"] == "c" and config["gan"]["variant"] == "c" and config["image_size"] == 32
+    assert config["domains"] == ["Normal", "Scratches", "Spots"] and config["products"] == ["A", "B", "C"]
+    assert set(torch.load(out / "ema.pt", weights_only=True)) == {"generator", "mapping", "encoder"}
+    nets, loaded = load_ema(out)
+    assert loaded == config
+    x = torch.zeros(2, 3, 32, 32)
+    style, defect = nets.encoder(x, torch.tensor([1, 2]))
+    assert nets.generator(x, style, defect).shape == x.shape
+    header = (reports / "losses.tsv").read_text().splitlines()[0].split("\t")
+    assert header[0] == "step" and "g_latent/cyc" in header and "lambda_ds" in header
+    mtime = (out / "ema.pt").stat().st_mtime_ns
+    train_gan.main(argv)  # finished checkpoint with the same config: nothing retrained, same weights
+    nets2, _ = load_ema(out)
+    assert all(torch.equal(a, b) for a, b in zip(nets.generator.state_dict().values(),
+                                                 nets2.generator.state_dict().values(), strict=True))
+    assert (out / "ema.pt").stat().st_mtime_ns >= mtime
+
+
+def test_train_gan_stage_rejects_bad_variant(tiny_dataset, tmp_path):
+    from stages import train_gan
+
+    params = _stage_params(tiny_dataset, tmp_path)
+    with pytest.raises(ParamsError, match=r"gan\.variant must be one of"):
+        train_gan.main(["--params", str(params), "--prepared", "x", "--splits", "y", "--variant", "f",
+                        "--out", str(tmp_path / "o"), "--reports", str(tmp_path / "r")])
