@@ -66,3 +66,17 @@ def test_apply_profile_writes_valid_params(tmp_path):
     main(["paper", "--params", str(target)])
     applied = load_all_sections(profile_params("default", target))
     assert applied["data"].image_size == 128 and applied["gan"].iterations == 100_000
+
+
+def test_paper_classifier_and_anomaly_values(paper):
+    """protocol.md §4 (ResNet-50, SGD lr 0.001, momentum 0.9, wd 1e-4, batch 64, 100 epochs, x0.1 after 5, 5 runs)
+    and fanogan.md §1 (official f-AnoGAN values)."""
+    cls = paper["classifier"]
+    assert (cls.backbone, cls.pretrained, cls.epochs, cls.batch_size) == ("resnet50", "imagenet", 100, 64)
+    assert (cls.lr, cls.momentum, cls.weight_decay) == (0.001, 0.9, 1e-4)
+    assert (cls.plateau_patience, cls.plateau_factor, len(cls.seeds)) == (5, 0.1, 5)
+    anomaly = paper["anomaly"]
+    assert (anomaly.lambda_gp, anomaly.n_critic, anomaly.lr, anomaly.beta1, anomaly.beta2) == (10.0, 5, 1e-4, 0.0, 0.9)
+    assert (anomaly.z_dim, anomaly.width, anomaly.kappa, anomaly.residual) == (128, 64, 1.0, "mse")
+    assert (anomaly.encoder_optimizer, anomaly.encoder_lr, anomaly.mode) == ("rmsprop", 5e-5, "per_product")
+    assert paper["run"].profile == "paper"

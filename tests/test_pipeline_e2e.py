@@ -1,0 +1,127 @@
+"""End-to-end at a tiny scale: train_gan -> synthesize (main + eval) -> assemble -> train_classifier, real stages."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dtgan.data import load_prepared, load_split
+from stages import assemble, synthesize, train_classifier, train_gan
+from tests.conftest import tiny_params, write_params
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_dataset, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipe")
+    params = tiny_params(
+        gan={"iterations": 12, "ds_decay_iters": 12, "checkpoint_every": 6, "device": "cpu"},
+        synthesis={"eval_repeats": 2, "device": "cpu"},
+        assemble={"scales": [8, 12]},
+        classifier={"epochs": 1, "seeds": [0], "input_size": 32, "batch_size": 16, "device": "cpu"},
+    )
+    path = write_params(root / "params.yaml", params)
+    common = ["--params", str(path), "--prepared", str(tiny_dataset["prepared"]),
+              "--splits", str(tiny_dataset["splits"])]
+    train_gan.main([*common, "--variant", "e", "--out", str(root / "gan"), "--reports", str(root / "gan_reports")])
+    for which in ("main", "eval"):
+        synthesize.main([*common, "--model", str(root / "gan"), "--set", which, "--out", str(root / which)])
+    assemble.main(["--params", str(path), "--splits", str(tiny_dataset["splits"]), "--synth", str(root / "main"),
+                   "--out", str(root / "assembled"), "--summary", str(root / "assemble_summary.csv")])
+    return {"root": root, "params": path, "common": common, **tiny_dataset}
+
+
+def test_gan_stage_outputs(pipeline):
+    root = pipeline["root"]
+    assert {p.name for p in (root / "gan").iterdir()} >= {"ema.pt", "config.json", "checkpoint.pt"}
+    for name in ("grid_reference.png", "grid_latent_Scratches.png", "grid_latent_Spots.png", "losses.tsv"):
+        assert (root / "gan_reports" / name).stat().st_size > 0
+    config = json.loads((root / "gan" / "config.json").read_text())
+    assert config["variant"] == "e" and config["image_size"] == 32
+
+
+def test_four_outputs_per_pool_normal(pipeline):
+    manifest = pd.read_csv(pipeline["root"] / "main" / "manifest.csv", keep_default_na=False)
+    pool = load_split(pipeline["splits"], "pool")
+    assert len(manifest) == 4 * len(pool)
+    per_source = manifest.groupby("source_id")[["target_domain", "mode"]].apply(
+        lambda g: sorted(zip(g["target_domain"], g["mode"], strict=True)))
+    expected = [("Scratches", "latent"), ("Scratches", "reference"), ("Spots", "latent"), ("Spots", "reference")]
+    assert all(v == expected for v in per_source)
+    for path in manifest["path"]:
+        with Image.open(path) as img:
+            assert img.size == (32, 32)
+    refs = manifest[manifest["mode"] == "reference"]
+    gan = load_split(pipeline["splits"], "gan_train").set_index("sample_id")
+    assert (gan.loc[refs["reference_id"], "domain"].to_numpy() == refs["target_domain"].to_numpy()).all()
+
+
+def test_synthesis_is_byte_identical(pipeline, tmp_path):
+    synthesize.main([*pipeline["common"], "--model", str(pipeline["root"] / "gan"), "--set", "main",
+                     "--out", str(tmp_path / "again")])
+    first = pd.read_csv(pipeline["root"] / "main" / "manifest.csv", keep_default_na=False)
+    second = pd.read_csv(tmp_path / "again" / "manifest.csv", keep_default_na=False)
+    assert first.drop(columns="path").equals(second.drop(columns="path"))
+    for a, b in zip(first["path"], second["path"], strict=True):
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            assert fa.read() == fb.read()
+
+
+def test_eval_set_uses_test_normals_only(pipeline):
+    manifest = pd.read_csv(pipeline["root"] / "eval" / "manifest.csv", keep_default_na=False)
+    test = load_split(pipeline["splits"], "test")
+    test_normals = set(test.loc[test["domain"] == "Normal", "sample_id"])
+    assert set(manifest["source_id"]) == test_normals
+    assert len(manifest) == len(test_normals) * 2 * 2 * 2  # domains x modes x repeats
+
+
+def test_assembled_sets_exclude_val_and_test(pipeline):
+    held_out = set(load_split(pipeline["splits"], "val")["sample_id"]) | set(
+        load_split(pipeline["splits"], "test")["sample_id"])
+    for path in (pipeline["root"] / "assembled").glob("train_*.csv"):
+        manifest = pd.read_csv(path, keep_default_na=False)
+        assert not set(manifest["sample_id"]) & held_out, path.name
+        real_ids = set(manifest.loc[manifest["source"] == "real", "sample_id"])
+        assert real_ids <= set(load_split(pipeline["splits"], "train")["sample_id"])
+        assert (manifest.groupby(["product", "label"]).size() == int(path.stem.split("_N")[1])).all()
+
+
+def test_classifier_cell_runs_and_reports(pipeline):
+    root = pipeline["root"]
+    out = root / "cls"
+    train_classifier.main(["--params", str(pipeline["params"]), "--prepared", str(pipeline["prepared"]),
+                           "--manifest", str(root / "assembled" / "train_mix_N12.csv"),
+                           "--val", str(root / "assembled" / "val.csv"), "--test", str(root / "assembled" / "test.csv"),
+                           "--augment", "cutmix", "--out", str(out), "--metrics", str(root / "cell.json")])
+    cell = json.loads((root / "cell.json").read_text())
+    assert cell["augment"] == "cutmix" and set(cell["products"]) == {"A", "B", "C"}
+    for result in cell["products"].values():
+        assert 0 <= result["error_mean"] <= 100 and result["source_head"] is True
+        assert result["n_synthetic"] > 0 and result["n_test"] == 21
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert len(predictions) == 3 * 21
+
+
+@pytest.mark.xfail(strict=True, reason="known limitation: at the CPU default (a few hundred iterations, 32 px) the "
+                                       "generator does not yet preserve each source's background; see README")
+def test_translation_preserves_its_source_background(pipeline):
+    """Each output must be closer to its own source than to other sources of the same product."""
+    manifest = pd.read_csv(pipeline["root"] / "eval" / "manifest.csv", keep_default_na=False)
+    prepared = load_prepared(pipeline["prepared"])
+    by_id = prepared.table.set_index("sample_id")["cache_index"]
+    own, other = [], []
+    for _, rows in manifest.groupby("product"):
+        sources = rows["source_id"].unique()
+        for row in rows.itertuples():
+            out = np.asarray(Image.open(row.path), dtype=float)
+            src = prepared.images[by_id[row.source_id]].astype(float)
+            own.append(np.abs(out - src).mean())
+            others = [s for s in sources if s != row.source_id]
+            other.append(np.mean([np.abs(out - prepared.images[by_id[s]]).mean() for s in others]))
+    assert np.mean(own) < 0.8 * np.mean(other)
+    assert np.mean(own) > 0.5  # not the unchanged source
