@@ -10,7 +10,7 @@ from tests.conftest import ROOT, load_default_params
 
 def test_default_params_sections_load():
     params = load_default_params()
-    assert load_section(DataConfig, params, "data").image_size == 64
+    assert load_section(DataConfig, params, "data").image_size == params["data"]["image_size"]
     assert load_section(SplitConfig, params, "split").val_fraction == pytest.approx(0.3)
 
 
