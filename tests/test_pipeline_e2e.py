@@ -33,7 +33,7 @@ def pipeline(tiny_dataset, tmp_path_factory):
         synthesize.main([*common, "--model", str(root / "gan"), "--set", which, "--out", str(root / which)])
     assemble.main(["--params", str(path), "--splits", str(tiny_dataset["splits"]), "--synth", str(root / "main"),
                    "--out", str(root / "assembled"), "--summary", str(root / "assemble_summary.csv")])
-    return {"root": root, "params": path, "common": common, **tiny_dataset}
+    return {**tiny_dataset, "root": root, "params": path, "common": common}
 
 
 def test_gan_stage_outputs(pipeline):
