@@ -89,17 +89,25 @@ def classifier_header(meta: dict[str, Any], what: str) -> str:
             "Paper: SDI, ImageNet-pretrained ResNet-50 (Table 15: EfficientNet-b4), 5 runs.")
 
 
+def _our_rows(cells: ClassifierCells, product: str, scales: tuple[int, ...], settings: list[str],
+              augment: str) -> list[dict[str, Any]]:
+    """One row per scale: mean ± std error of each setting for ``product`` (Tables 10 and 17)."""
+    rows = []
+    for scale in scales:
+        row = {"product": product, "source": "ours", "N": scale, "size 3N": 3 * scale}
+        for s in settings:
+            hit = one_row(cells.rows, product=product, scale=scale, setting=s, augment=augment)
+            row[setting_label(s)] = fmt(hit.error_mean, hit.error_std)
+        rows.append(row)
+    return rows
+
+
 def table10(cells: ClassifierCells, scales: tuple[int, ...], settings: tuple[str, ...], augment: str) -> pd.DataFrame:
     """Error vs data scale per product and setting (ours), followed by the paper's Table 10 rows."""
     main = [s for s in settings if not s.startswith("reference_")]
     out = []
     for product in sorted(cells.rows["product"].unique()):
-        for scale in scales:
-            row = {"product": product, "source": "ours", "N": scale, "size 3N": 3 * scale}
-            for s in main:
-                hit = one_row(cells.rows, product=product, scale=scale, setting=s, augment=augment)
-                row[setting_label(s)] = fmt(hit.error_mean, hit.error_std)
-            out.append(row)
+        out += _our_rows(cells, product, scales, main, augment)
         for size, values in paper.TABLE10.get(product, {}).items():
             out.append({"product": product, "source": "paper", "N": size // 3, "size 3N": size,
                         **{setting_label(s): fmt(*values[s]) for s in main if s in values}})
@@ -126,12 +134,7 @@ def table17(cells: ClassifierCells, scales: tuple[int, ...], ref_settings: list[
     settings = ["trad_aug", *ref_settings]
     out = []
     for product in sorted(cells.rows["product"].unique()):
-        for scale in scales:
-            row = {"product": product, "source": "ours", "N": scale, "size 3N": 3 * scale}
-            for s in settings:
-                hit = one_row(cells.rows, product=product, scale=scale, setting=s, augment=augment)
-                row[setting_label(s)] = fmt(hit.error_mean, hit.error_std)
-            out.append(row)
+        out += _our_rows(cells, product, scales, settings, augment)
         for size, values in paper.TABLE17.get(product, {}).items():
             row = {"product": product, "source": "paper", "N": size // 3, "size 3N": size}
             row.update({setting_label(k if k == "trad_aug" else f"reference_{k}"): fmt(v) for k, v in values.items()})
