@@ -13,7 +13,7 @@ from dtgan.models import GanNets, build_nets, variant_flags
 from dtgan.models.blocks import AdaIN, AdainResBlk, NoiseInjection, ResBlk, UpResBlk
 from dtgan.training.config import GanConfig
 
-SIZE, K, P, FG, STYLE, LATENT, CODE = 64, 3, 3, 8, 16, 16, 8  # CODE = SIZE / 8
+SIZE, K, P, FG, STYLE, LATENT, CODE = 64, 3, 3, 8, 16, 16, 16  # CODE: 16x16 at every size
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -325,12 +325,48 @@ def test_build_nets_reads_only_architecture_keys_of_gan_config():
     cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
     recorder = _RecordingConfig(cfg)
     nets = build_nets(recorder, 32, K, 2, seed=0)
-    assert recorder.read == {"variant", "max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden"}
+    architecture = {
+        "variant", "max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm",
+    }
+    assert recorder.read == architecture
     assert nets.mapping.shared[0].in_features == 5 and nets.mapping.shared[0].out_features == 24
     assert nets.encoder.unshared[0].out_features == 8 and nets.discriminator.bg_cls.out_features == 2
     assert nets.generator.encode[-1].conv2.out_channels == 32
     with torch.no_grad():
-        assert nets.generator.pop_out(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 4, 4)
+        assert nets.generator.pop_out(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 16, 16)
+
+
+@pytest.mark.parametrize(("image_size", "downsamples", "stem"), [(32, 1, 512), (64, 2, 256), (128, 3, 128)])
+def test_bottleneck_is_16x16_at_every_size_with_stargan_v2_widths(image_size, downsamples, stem):
+    """StarGAN v2: repeat_num = log2(img_size) - 4 downsamplings and dim_in = 2**14 / img_size (max 512)."""
+    from dtgan.models.blocks import downsamples_to_code
+    from dtgan.models.generator import encoder_widths
+
+    assert downsamples_to_code(image_size) == downsamples
+    assert encoder_widths(512, downsamples)[0] == stem == 2**14 // image_size
+    assert encoder_widths(512, downsamples)[-1] == 512
+
+
+@pytest.mark.parametrize("image_size", [32, 64])
+def test_codes_and_bottleneck_shapes_at_small_sizes(image_size):
+    cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
+    nets = build_nets(cfg, image_size, K, 2, seed=0)
+    x, y = torch.zeros(2, 3, image_size, image_size), torch.tensor([1, 2])
+    with torch.no_grad():
+        assert nets.generator.encode_features(x).shape == (2, 32, 16, 16)
+        style, defect = nets.encoder(x, y)
+        assert defect.shape == nets.mapping(torch.zeros(2, 5), y)[1].shape == (2, 4, 16, 16)
+        assert nets.generator(x, style, defect).shape == x.shape
+        assert nets.discriminator(x, y).fg_logits.shape == (2, K)
+
+
+@pytest.mark.parametrize("encoder_norm", [True, False])
+def test_encoder_norm_switches_instance_norm_in_g_encoder_only(encoder_norm):
+    cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24,
+                    encoder_norm=encoder_norm)
+    g = build_nets(cfg, 32, K, 2, seed=0).generator
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in g.encode.modules()) is encoder_norm
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in g.bg_decode.modules())  # decoders keep theirs
 
 
 @pytest.mark.parametrize(

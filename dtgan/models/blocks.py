@@ -16,6 +16,21 @@ import torch.nn.functional as F
 from torch import nn
 
 LRELU_SLOPE = 0.2
+CODE_SIZE = 16  # side of G's bottleneck and of every defect code (Table 11: 16x16 at 128 px)
+
+
+def downsamples_to_code(image_size: int) -> int:
+    """Number of x2 downsamplings from the image to the 16x16 code: log2(image_size) - 4.
+
+    StarGAN v2 does the same (``repeat_num = log2(img_size) - 4``): its bottleneck is 16x16 at every resolution,
+    3 downsamplings at the paper's 128 px. A fixed /8 would leave a 4x4 bottleneck at 32 px, far too small to
+    carry a background (24 channels x 16 values for 3,072 pixel values), so backgrounds could not be preserved.
+    """
+    log_size = log2_exact(image_size, "image_size")
+    if log_size < 5:
+        msg = f"image_size must be a power of two >= 32 (16x16 code, 4x4 discriminator head), got {image_size}"
+        raise ValueError(msg)
+    return log_size - 4
 
 
 class NoiseInjection(nn.Module):

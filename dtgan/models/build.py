@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from dtgan.models.blocks import CODE_SIZE
 from dtgan.models.discriminator import Discriminator
 from dtgan.models.encoder import StyleDefectEncoder
 from dtgan.models.generator import Generator
@@ -15,7 +16,7 @@ from dtgan.models.mapping import MappingNetwork
 from dtgan.models.variants import variant_flags
 from dtgan.training.config import GanConfig
 
-MIN_IMAGE_SIZE = 32  # E and D pool image/8 down to 4x4 before their 4x4 conv
+MIN_IMAGE_SIZE = 32  # 16x16 code, and E and D pool it down to 4x4 before their 4x4 conv
 
 
 @dataclass
@@ -60,7 +61,6 @@ def build_nets(
     without touching torch's global RNG; without it the global RNG is used (seed it with seed_everything)."""
     _check_build_args(cfg, image_size, num_domains, num_products)
     flags = variant_flags(cfg.variant)
-    code_size = image_size // 8
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
@@ -68,11 +68,11 @@ def build_nets(
             generator=Generator(
                 image_size, cfg.style_dim, cfg.max_channels, cfg.fg_channels,
                 defect_code=flags.style_defect_branches, separate_decoding=flags.separate_decoding,
-                from_rgb_kernel=3 if flags.stargan_v2 else 1,
+                from_rgb_kernel=3 if flags.stargan_v2 else 1, encoder_norm=cfg.encoder_norm,
             ),
             mapping=MappingNetwork(
                 cfg.latent_dim, cfg.style_dim, num_domains, cfg.mapping_hidden, cfg.max_channels, cfg.fg_channels,
-                code_size, defect_branches=flags.style_defect_branches, anchor_and_noise=flags.anchor_and_noise,
+                CODE_SIZE, defect_branches=flags.style_defect_branches, anchor_and_noise=flags.anchor_and_noise,
             ),
             encoder=StyleDefectEncoder(
                 image_size, cfg.style_dim, num_domains, cfg.max_channels, cfg.fg_channels,

@@ -4,7 +4,7 @@ Same trunk as E (see encoder.py). Heads:
 - real/fake: Linear max -> K on the pooled vector, logit of domain y (StarGAN v2 uses a 1x1 conv on the 1x1 map,
   which is the same map with the same parameters);
 - (c)+ BG_cls: Linear max -> P on the same vector, parallel to the real/fake layer (spec §10);
-- (c)+ FG_cls: on the defect-branch output (LReLU -> 1x1 conv max -> fg*K at image/8), log2(image/8) pre-activation
+- (c)+ FG_cls: on the defect-branch output (LReLU -> 1x1 conv max -> fg*K at 16x16), 4 pre-activation
   ResBlks without norm, each with AvgPool 2 (paper 4 blocks, 16 -> 1), LReLU, Linear -> K (spec §10 default).
   The FG_cls blocks keep the fg*K width (not stated in the paper; the smallest choice).
 """
@@ -65,7 +65,7 @@ class Discriminator(nn.Module):
                 msg = f"Discriminator num_products must be >= 1 for the BG classifier, got {num_products}"
                 raise ValueError(msg)
             self.bg_cls = nn.Linear(max_channels, num_products)
-            self.defect = defect_head(max_channels, fg_channels * num_domains)
+            self.defect = defect_head(self.trunk.shared_channels, fg_channels * num_domains)
             self.fg_cls = FgClassifier(fg_channels * num_domains, self.trunk.code_size, num_domains)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> DiscOutput:

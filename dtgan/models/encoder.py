@@ -2,15 +2,15 @@
 
 Trunk (no normalisation, as StarGAN v2's StyleEncoder/Discriminator):
   stem conv 3 -> stem_channels at full resolution;
-  shared ResBlk+AvgPool x3 -> image/8 (paper 64x64x256, 32x32x512, 16x16x512);
-  style-branch ResBlk+AvgPool x (log2(image/8) - 2) -> 4x4 (paper 8x8x512, 4x4x512); LReLU; 4x4 valid conv -> 1x1;
+  shared ResBlk+AvgPool x (log2(image) - 4) -> the 16x16 code map (paper x3: 64x64x256, 32x32x512, 16x16x512);
+  style-branch ResBlk+AvgPool x2 -> 4x4 (paper 8x8x512, 4x4x512); LReLU; 4x4 valid conv -> 1x1;
   LReLU -> a max_channels vector.
 Widths after the stem are ``min(max, max/2 * 2**i)`` = 256, 512, 512, ... in both forms:
 - DT-GAN (variants b-e, Table 13): stem = 1x1 conv to max/8 (64 at paper scale, so the first block goes 64 -> 256);
 - StarGAN v2 (variant a): stem = 3x3 conv to max/4 (128 = 2**14 / 128 at 128 px, identical to StarGAN v2 there;
   StarGAN v2 widens its stem for smaller images, we keep it tied to max_channels).
 
-E heads: K Linear style heads on the vector (select head y); (b)+ a defect head on the image/8 map:
+E heads: K Linear style heads on the vector (select head y); (b)+ a defect head on the 16x16 map:
 LReLU -> 1x1 conv max -> fg*K, select the y-th fg slice; in (e) the slice is zero wherever y is Normal.
 """
 
@@ -20,16 +20,16 @@ import torch
 from torch import nn
 
 from dtgan.models.blocks import (
+    CODE_SIZE,
     LRELU_SLOPE,
     ResBlk,
     check_domain_labels,
     check_image_batch,
-    log2_exact,
+    downsamples_to_code,
     select_by_domain,
     zero_anchor_rows,
 )
 
-SHARED_DOWNSAMPLES = 3  # image -> image / 8, where the defect branches start
 HEAD_SIZE = 4  # the style/logit branch pools to 4x4, then a 4x4 valid conv
 
 
@@ -39,30 +39,28 @@ def trunk_widths(max_channels: int, num_blocks: int) -> list[int]:
 
 
 class ImageTrunk(nn.Module):
-    """Stem + shared downsampling blocks (-> image/8 map) + style-branch blocks (-> max_channels vector)."""
+    """Stem + shared downsampling blocks (-> 16x16 map) + style-branch blocks (-> max_channels vector)."""
 
     def __init__(self, image_size: int, max_channels: int, stem_channels: int, stem_kernel: int) -> None:
         super().__init__()
-        log_size = log2_exact(image_size, "image_size")
-        if log_size < SHARED_DOWNSAMPLES + 2:
-            msg = f"image_size must be at least {2 ** (SHARED_DOWNSAMPLES + 2)} (image/8 >= 4), got {image_size}"
-            raise ValueError(msg)
+        shared = downsamples_to_code(image_size)
         if max_channels < 8 or max_channels % 8:
             msg = f"max_channels must be a multiple of 8 (widths use max/8 .. max), got {max_channels}"
             raise ValueError(msg)
         self.image_size = image_size
-        self.code_size = image_size // 2**SHARED_DOWNSAMPLES
-        num_blocks = log_size - 2  # down to 4x4, as StarGAN v2 (log2(img_size) - 2)
+        self.code_size = CODE_SIZE
+        num_blocks = shared + 2  # down to 4x4, as StarGAN v2 (log2(img_size) - 2)
         widths = trunk_widths(max_channels, num_blocks)
         ins = [stem_channels, *widths[:-1]]
+        self.shared_channels = widths[shared - 1]  # width of the 16x16 map (max at 128 px, max/2 at 32 px)
         blocks = [ResBlk(i, o, downsample=True) for i, o in zip(ins, widths, strict=True)]
         self.stem = nn.Conv2d(3, stem_channels, stem_kernel, 1, stem_kernel // 2)
-        self.shared = nn.ModuleList(blocks[:SHARED_DOWNSAMPLES])
-        self.head = nn.ModuleList(blocks[SHARED_DOWNSAMPLES:])
+        self.shared = nn.ModuleList(blocks[:shared])
+        self.head = nn.ModuleList(blocks[shared:])
         self.head_conv = nn.Conv2d(max_channels, max_channels, HEAD_SIZE, 1, 0)
 
     def shared_features(self, x: torch.Tensor, where: str) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, max_channels, H/8, W/8)."""
+        """(B, 3, H, W) -> (B, max_channels, 16, 16)."""
         check_image_batch(x, self.image_size, where)
         h = self.stem(x)
         for block in self.shared:
@@ -70,7 +68,7 @@ class ImageTrunk(nn.Module):
         return h
 
     def pooled(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, max_channels, H/8, W/8) -> (B, max_channels) after the 4x4 valid conv and LReLUs."""
+        """(B, max_channels, 16, 16) -> (B, max_channels) after the 4x4 valid conv and LReLUs."""
         for block in self.head:
             features = block(features)
         h = nn.functional.leaky_relu(features, LRELU_SLOPE)
@@ -79,7 +77,7 @@ class ImageTrunk(nn.Module):
 
 
 def defect_head(max_channels: int, out_channels: int) -> nn.Sequential:
-    """LReLU -> 1x1 conv on the image/8 map (Table 13 defect branch)."""
+    """LReLU -> 1x1 conv on the 16x16 map (Table 13 defect branch)."""
     return nn.Sequential(nn.LeakyReLU(LRELU_SLOPE), nn.Conv2d(max_channels, out_channels, 1, 1, 0))
 
 
@@ -108,7 +106,7 @@ class StyleDefectEncoder(nn.Module):
         self.anchor = anchor
         self.trunk = ImageTrunk(image_size, max_channels, *stem_shape(max_channels, stargan_stem))
         self.unshared = nn.ModuleList([nn.Linear(max_channels, style_dim) for _ in range(num_domains)])
-        self.defect = defect_head(max_channels, fg_channels * num_domains) if defect_branch else None
+        self.defect = defect_head(self.trunk.shared_channels, fg_channels * num_domains) if defect_branch else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         check_domain_labels(y, x.size(0), self.num_domains, "StyleDefectEncoder")

@@ -1,10 +1,10 @@
 """DT-GAN generator G (spec dtgan.md §2.1, supplement Table 11) and its ablation forms.
 
 Widths derive from ``max_channels`` (paper 512) and ``fg_channels`` (paper 64), so the CPU default and the paper
-configuration are the same code. The encoder always downsamples three times (bottleneck h = image_size / 8;
-16x16 at 128 px) with widths ``max/4 -> max/2 -> max -> max`` (128 -> 256 -> 512 -> 512), which at 128 px is
-exactly StarGAN v2's ``dim_in = 2**14 / img_size``. StarGAN v2 widens its stem as the image shrinks (256 at 64 px);
-we keep widths tied to ``max_channels`` only, so a smaller image is just a smaller image.
+configuration are the same code. The encoder downsamples ``n = log2(image_size) - 4`` times, so the bottleneck is
+16x16 at every resolution as in StarGAN v2 (n = 3 at 128 px). Widths double from ``max / 2**(n-1)`` up to ``max``
+(paper: 128 -> 256 -> 512 -> 512), which with max = 512 is exactly StarGAN v2's ``dim_in = 2**14 / img_size``
+at every resolution (256 at 64 px, 512 at 32 px).
 
 Forms:
 - (a) StarGAN v2 with w_hpf = 0: 3x3 from_rgb, AdaIN decoder over all channels, no defect code.
@@ -20,15 +20,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dtgan.models.blocks import AdainResBlk, ResBlk, UpResBlk, check_image_batch, log2_exact
-
-NUM_DOWNSAMPLES = 3  # image -> image / 8 (Table 11: 128 -> 16)
+from dtgan.models.blocks import CODE_SIZE, AdainResBlk, ResBlk, UpResBlk, check_image_batch, downsamples_to_code
 
 
-def encoder_widths(max_channels: int) -> list[int]:
-    """Channels after from_rgb and after each downsampling block: [max/4, max/2, max, max]."""
-    stem = max_channels // 4
-    return [stem] + [min(max_channels, stem * 2 ** (i + 1)) for i in range(NUM_DOWNSAMPLES)]
+def encoder_widths(max_channels: int, num_downsamples: int) -> list[int]:
+    """Channels after from_rgb and after each downsampling block; paper (3 downsamples): [max/4, max/2, max, max]."""
+    stem = max(1, max_channels // 2 ** (num_downsamples - 1))
+    return [stem] + [min(max_channels, stem * 2 ** (i + 1)) for i in range(num_downsamples)]
 
 
 def _to_rgb(channels: int) -> nn.Sequential:
@@ -47,6 +45,7 @@ class Generator(nn.Module):
         defect_code: bool = True,  # (b)+: swap the fg slice of the bottleneck with a defect code
         separate_decoding: bool = True,  # (d)+: background and foreground decoders fused at the end
         from_rgb_kernel: int = 1,  # Table 11 uses 1x1; StarGAN v2 (variant a) uses 3x3
+        encoder_norm: bool = True,  # instance norm in the encoder ResBlks (Table 11 / StarGAN v2: True)
     ) -> None:
         super().__init__()
         _check_generator_args(image_size, max_channels, fg_channels, defect_code, separate_decoding)
@@ -56,12 +55,13 @@ class Generator(nn.Module):
         self.fg_channels = fg_channels if defect_code else 0
         self.defect_code = defect_code
         self.separate_decoding = separate_decoding
-        self.code_size = image_size // 2**NUM_DOWNSAMPLES
-        widths = encoder_widths(max_channels)
+        self.code_size = CODE_SIZE
+        downsamples = downsamples_to_code(image_size)
+        widths = encoder_widths(max_channels, downsamples)
         self.from_rgb = nn.Conv2d(3, widths[0], from_rgb_kernel, 1, from_rgb_kernel // 2)
         self.encode = nn.ModuleList(
-            [ResBlk(widths[i], widths[i + 1], normalize=True, downsample=True) for i in range(NUM_DOWNSAMPLES)]
-            + [ResBlk(max_channels, max_channels, normalize=True) for _ in range(2)]
+            [ResBlk(widths[i], widths[i + 1], normalize=encoder_norm, downsample=True) for i in range(downsamples)]
+            + [ResBlk(max_channels, max_channels, normalize=encoder_norm) for _ in range(2)]
         )
         if separate_decoding:
             self.bg_decode, self.fg_decode = _separate_decoders(widths, fg_channels, style_dim)
@@ -75,7 +75,7 @@ class Generator(nn.Module):
         return self.max_channels - self.fg_channels
 
     def encode_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Bottleneck features (B, max_channels, image/8, image/8)."""
+        """Bottleneck features (B, max_channels, 16, 16)."""
         check_image_batch(x, self.image_size, "Generator")
         h = self.from_rgb(x)
         for block in self.encode:
@@ -139,7 +139,7 @@ def _stargan_decoder(widths: list[int], style_dim: int) -> nn.ModuleList:
     """StarGAN v2 decoder: 2 AdaIN bottleneck blocks, then AdaIN up-blocks mirroring the encoder widths."""
     top = widths[-1]
     blocks: list[nn.Module] = [AdainResBlk(top, top, style_dim) for _ in range(2)]
-    for i in reversed(range(NUM_DOWNSAMPLES)):
+    for i in reversed(range(len(widths) - 1)):
         blocks.append(AdainResBlk(widths[i + 1], widths[i], style_dim, upsample=True))
     return nn.ModuleList(blocks)
 
@@ -148,11 +148,12 @@ def _separate_decoders(widths: list[int], fg: int, style_dim: int) -> tuple[nn.M
     """Table 11 decoders. Paper widths: bg 448->512->512, up 512, 256, 448; fg 64->256->256, up 256, 128, 64."""
     top = widths[-1]
     bg = top - fg
-    bg_outs = [widths[2], widths[1], bg]  # mirrored encoder widths; last = bg so bg + fg = max channels
+    mirrored = widths[-2:0:-1]  # encoder widths in reverse, without the stem (paper: 512, 256)
+    bg_outs = [*mirrored, bg]  # last = bg so that bg + fg = max channels
     bg_blocks: list[nn.Module] = [ResBlk(bg, top, normalize=True), ResBlk(top, top, normalize=True)]
     bg_blocks += [UpResBlk(i, o) for i, o in zip([top, *bg_outs[:-1]], bg_outs, strict=True)]
     fg_mid = top // 2
-    fg_outs = [widths[2] // 2, widths[1] // 2, fg]  # half the background widths (Table 11: 256, 128, 64)
+    fg_outs = [*(w // 2 for w in mirrored), fg]  # half the background widths (Table 11: 256, 128, 64)
     fg_blocks: list[nn.Module] = [AdainResBlk(fg, fg_mid, style_dim), AdainResBlk(fg_mid, fg_mid, style_dim)]
     fg_blocks += [
         AdainResBlk(i, o, style_dim, upsample=True) for i, o in zip([fg_mid, *fg_outs[:-1]], fg_outs, strict=True)
@@ -163,9 +164,7 @@ def _separate_decoders(widths: list[int], fg: int, style_dim: int) -> tuple[nn.M
 def _check_generator_args(
     image_size: int, max_channels: int, fg_channels: int, defect_code: bool, separate_decoding: bool
 ) -> None:
-    if log2_exact(image_size, "Generator image_size") < NUM_DOWNSAMPLES:
-        msg = f"Generator image_size must be at least {2**NUM_DOWNSAMPLES}, got {image_size}"
-        raise ValueError(msg)
+    downsamples_to_code(image_size)  # raises on a size that is not a power of two >= 32
     if max_channels < 8 or max_channels % 8:
         msg = f"Generator max_channels must be a multiple of 8 (widths use max/8 .. max), got {max_channels}"
         raise ValueError(msg)

@@ -3,7 +3,7 @@
 z (latent_dim) -> shared trunk of 4 x (Linear + ReLU) -> per domain k:
 - style branch: 3 x (Linear + ReLU) + Linear -> style_dim (exactly StarGAN v2's unshared branch);
 - defect branch ((b)+): the trunk output viewed as a 1x1 map, log2(h) upsampling IN ResBlks (paper 1 -> 2, 4, 8, 16
-  with 512, 512, 256, 128 channels), then 1x1 conv + IN (+ noise) -> (fg_channels, h, h), h = image_size / 8.
+  with 512, 512, 256, 128 channels), then 1x1 conv + IN (+ noise) -> (fg_channels, 16, 16).
 
 Variant (e) adds the anchor rule (Normal, index 0, gets an all-zero defect code; its defect branch would never be
 used, so it is not built) and StyleGAN noise after every conv of the defect branch.
@@ -66,7 +66,7 @@ class MappingNetwork(nn.Module):
         hidden_dim: int = 512,  # width of every Linear (paper 512)
         max_channels: int = 512,  # widest conv of the defect branch
         fg_channels: int = 64,  # defect code channels
-        code_size: int = 16,  # defect code side h = image_size / 8
+        code_size: int = 16,  # defect code side (16 = G's bottleneck at every image size)
         defect_branches: bool = True,  # (b)+
         anchor_and_noise: bool = False,  # (e)
     ) -> None:
