@@ -24,6 +24,7 @@ class RunInfo:
     ablation_variants: tuple[str, ...] = field_spec(VARIANTS, choices=VARIANTS)
     table15_augments: tuple[str, ...] = field_spec(("none", "cutmix", "cutout", "mixup"), choices=AUGMENTS)
     table15_scale: int = field_spec(80, low=1)
+    table15_num_seeds: int = field_spec(5, low=1)  # Table 15 cells use the first n of classifier.seeds (paper: 5)
 
 
 SECTIONS: dict[str, type] = {
@@ -53,5 +54,9 @@ def load_all_sections(params: dict[str, Any]) -> dict[str, Any]:
     loaded["run"] = run = load_top_level(RunInfo, params)
     if run.table15_scale not in loaded["assemble"].scales:
         msg = f"table15_scale {run.table15_scale} must be one of assemble.scales {list(loaded['assemble'].scales)}"
+        raise ParamsError(msg)
+    if run.table15_num_seeds > len(loaded["classifier"].seeds):
+        msg = (f"table15_num_seeds {run.table15_num_seeds} exceeds the {len(loaded['classifier'].seeds)} seeds of "
+               f"classifier.seeds {list(loaded['classifier'].seeds)}")
         raise ParamsError(msg)
     return loaded

@@ -4,7 +4,8 @@
         --manifest data/assembled/train_mix_N80.csv --val data/assembled/val.csv --test data/assembled/test.csv \
         --augment trad --out results/classifier/mix_N80_trad --metrics reports/classifier/mix_N80_trad.json
 
-``--augment`` overrides ``classifier.augment`` (dvc.yaml's Table 15 matrix varies it). Writes per-seed test
+``--augment`` overrides ``classifier.augment`` (dvc.yaml's Table 15 matrix varies it); ``--num-seeds n`` keeps the
+first n of ``classifier.seeds`` (Table 15 cells pass ``table15_num_seeds``). Writes per-seed test
 predictions (with softmax scores) and histories to ``--out`` and the cell's summary to ``--metrics``.
 """
 
@@ -20,9 +21,16 @@ import pandas as pd
 from dtgan.classify.config import AUGMENTS, ClassifierConfig
 from dtgan.classify.run import run_cell
 from dtgan.cli import run_stage, stage_parser
-from dtgan.params import load_section, read_params
+from dtgan.params import ParamsError, load_section, read_params
 
 log = logging.getLogger(__name__)
+
+
+def first_seeds(seeds: tuple[int, ...], n: int) -> tuple[int, ...]:
+    if not 1 <= n <= len(seeds):
+        msg = f"--num-seeds must be between 1 and the {len(seeds)} seeds of classifier.seeds {list(seeds)}, got {n}"
+        raise ParamsError(msg)
+    return seeds[:n]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", default="data/assembled/val.csv", type=Path)
     parser.add_argument("--test", default="data/assembled/test.csv", type=Path)
     parser.add_argument("--augment", choices=AUGMENTS, default=None, help="default: classifier.augment")
+    parser.add_argument("--num-seeds", type=int, default=None, help="first n of classifier.seeds (default: all)")
     parser.add_argument("--out", required=True, type=Path, help="folder for predictions and histories")
     parser.add_argument("--metrics", required=True, type=Path, help="summary JSON of the cell")
 
@@ -40,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_section(ClassifierConfig, params, "classifier")
         if args.augment:
             cfg = dataclasses.replace(cfg, augment=args.augment)
+        if args.num_seeds is not None:
+            cfg = dataclasses.replace(cfg, seeds=first_seeds(cfg.seeds, args.num_seeds))
         manifests = {name: pd.read_csv(path, keep_default_na=False)
                      for name, path in (("train", args.manifest), ("val", args.val), ("test", args.test))}
         run_cell(cfg, manifests, args.prepared, args.out, args.metrics, profile=str(params.get("profile", "default")))

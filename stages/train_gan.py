@@ -19,10 +19,11 @@ import torch
 
 from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX, NORMAL
 from dtgan.params import load_section, load_top_level, read_params
-from dtgan.runtime import pick_device, setup_logging, write_text
+from dtgan.runtime import pick_device, setup_logging, write_json, write_text
 from dtgan.training.checkpoint import CHECKPOINT_NAME, resolved_config, save_checkpoint, save_ema, try_resume
 from dtgan.training.config import GanConfig, LossWeights
 from dtgan.training.data import GanData, gan_training_data
+from dtgan.training.diagnostics import classifier_accuracy
 from dtgan.training.grids import latent_grid, reference_grid, save_png
 from dtgan.training.loop import TrainingRun, build_run, train
 
@@ -39,7 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--splits", required=True, help="output folder of the split stage")
     parser.add_argument("--variant", default=None, help="ablation variant a-e (default: gan.variant)")
     parser.add_argument("--out", required=True, help="model folder: ema.pt, config.json, checkpoint.pt")
-    parser.add_argument("--reports", required=True, help="report folder: losses.tsv and grid PNGs")
+    parser.add_argument("--reports", required=True,
+                        help="report folder: losses.tsv, grid PNGs, discriminator.json")
     return parser.parse_args(argv)
 
 
@@ -98,6 +100,21 @@ def write_grids(
         save_png(reports / f"grid_latent_{domain}.png", grid)
 
 
+def write_discriminator_report(path: Path, run: TrainingRun, prepared: Any, held_out: pd.DataFrame,
+                               product_names: tuple[str, ...]) -> None:
+    """D's FG/BG classifier accuracy on the held-out real images (val + test splits, never trained on)."""
+    from dtgan.data import images_to_tensor
+
+    images = images_to_tensor(prepared.images[held_out["cache_index"].to_numpy()]).to(run.device)
+    domains = torch.as_tensor(held_out["domain"].map(DOMAIN_INDEX).to_numpy(dtype=np.int64).copy(), device=run.device)
+    products = torch.as_tensor(held_out["product"].map(list(product_names).index).to_numpy(dtype=np.int64).copy(),
+                               device=run.device)
+    result = classifier_accuracy(run.nets.discriminator, images, domains, products)
+    log.info("D on %d held-out real images: FG accuracy %s (chance %.2f), BG accuracy %s", result["n_images"],
+             result["fg_accuracy"], result["fg_chance"], result["bg_accuracy"])
+    write_json(path, {"images": "val + test splits (real, never trained on)", **result})
+
+
 def run_stage(
     cfg: GanConfig, weights: LossWeights, prepared_dir: str, splits_dir: str, out: Path, reports: Path
 ) -> None:
@@ -105,7 +122,7 @@ def run_stage(
     from dtgan.models.build import build_nets
 
     prepared = load_prepared(prepared_dir)
-    splits = {name: load_split(splits_dir, name) for name in ("gan_train", "pool")}
+    splits = {name: load_split(splits_dir, name) for name in ("gan_train", "pool", "val", "test")}
     data: GanData = gan_training_data(prepared, splits["gan_train"])
     device = pick_device(cfg.device)
     log.info("variant %s: %d GAN training images of size %d on %s", cfg.variant, len(data.domains),
@@ -123,6 +140,8 @@ def run_stage(
     save_ema(out, run, config)
     write_losses(reports / "losses.tsv", run.history)
     write_grids(run, cfg, prepared, splits, reports)
+    held_out = pd.concat([splits["val"], splits["test"]], ignore_index=True)
+    write_discriminator_report(reports / "discriminator.json", run, prepared, held_out, data.product_names)
 
 
 def main(argv: list[str] | None = None) -> None:

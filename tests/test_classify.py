@@ -36,6 +36,7 @@ from dtgan.classify.train import (
     make_optimizer,
     make_plateau_scheduler,
     select_best_epoch,
+    set_train_mode,
     train_classifier,
 )
 from dtgan.params import ParamsError, load_section
@@ -274,6 +275,7 @@ def test_config_defaults_follow_the_paper_training_protocol() -> None:
     assert (cfg.lr, cfg.momentum, cfg.weight_decay, cfg.batch_size) == (0.001, 0.9, 1e-4, 64)
     assert (cfg.plateau_patience, cfg.plateau_factor, cfg.grl_coefficient, cfg.epochs) == (5, 0.1, 1.0, 100)
     assert len(cfg.seeds) == 5 and cfg.backbone == "resnet50" and cfg.pretrained == "imagenet"
+    assert cfg.freeze_bn is False  # not in the paper: torchvision's usual fine-tuning trains BN
 
 
 @pytest.mark.parametrize(("section", "key"), [({"backbone": "vgg"}, "classifier.backbone"),
@@ -313,6 +315,22 @@ def test_tiny_training_run_learns_colour_coded_classes(tmp_path) -> None:
     assert len(result.predictions) == 30 and result.train_images_per_second > 0
     again = train_classifier(train, val, test, cfg, seed=0, device=CPU, checkpoint_path=ckpt)  # resumes: done
     assert again.history == result.history and again.metrics == result.metrics
+
+
+@pytest.mark.parametrize("freeze_bn", [False, True])
+def test_freeze_bn_keeps_running_statistics_and_trains_everything_else(freeze_bn: bool) -> None:
+    model = build_classifier(ClassifierConfig(backbone="resnet18", pretrained="none", input_size=0), 3,
+                             with_source_head=False)
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    before_stats, before_weight = bn.running_mean.clone(), bn.weight.detach().clone()
+    set_train_mode(model, freeze_bn=freeze_bn)
+    assert model.training and bn.training is not freeze_bn
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(torch.rand(4, 3, 32, 32)).logits.logsumexp(1).mean()
+    loss.backward()
+    opt.step()
+    assert torch.equal(bn.running_mean, before_stats) is freeze_bn  # statistics move only when BN trains
+    assert not torch.equal(bn.weight.detach(), before_weight)  # affine weights train either way
 
 
 def test_real_only_training_has_no_source_head() -> None:

@@ -72,3 +72,19 @@ def test_loss_weights_are_top_level_keys_all_one():
     names = ["lambda_adv", "lambda_sd_rec", "lambda_d_rec", "lambda_ds", "lambda_cyc", "lambda_fg", "lambda_bg"]
     assert all(params[n] == 1.0 for n in names)
     assert (ROOT / "params.yaml").is_file()
+
+
+def test_table15_num_seeds_must_fit_classifier_seeds():
+    from dtgan.sections import load_all_sections
+    params = load_default_params()
+    assert load_all_sections(params)["run"].table15_num_seeds == params["table15_num_seeds"]
+    bad = {**params, "table15_num_seeds": len(params["classifier"]["seeds"]) + 1}
+    with pytest.raises(ParamsError, match="table15_num_seeds 3 exceeds the 2 seeds of classifier.seeds"):
+        load_all_sections(bad)
+
+
+def test_train_classifier_num_seeds_takes_the_first_seeds():
+    from stages.train_classifier import first_seeds
+    assert first_seeds((3, 1, 2), 2) == (3, 1)
+    with pytest.raises(ParamsError, match=r"--num-seeds must be between 1 and the 3 seeds"):
+        first_seeds((3, 1, 2), 0)

@@ -43,6 +43,10 @@ def test_gan_stage_outputs(pipeline):
         assert (root / "gan_reports" / name).stat().st_size > 0
     config = json.loads((root / "gan" / "config.json").read_text())
     assert config["variant"] == "e" and config["image_size"] == 32
+    d_report = json.loads((root / "gan_reports" / "discriminator.json").read_text())
+    held_out = len(load_split(pipeline["splits"], "val")) + len(load_split(pipeline["splits"], "test"))
+    assert d_report["n_images"] == held_out and d_report["fg_chance"] == 1 / 3
+    assert 0 <= d_report["fg_accuracy"] <= 1 and 0 <= d_report["bg_accuracy"] <= 1
 
 
 def test_four_outputs_per_pool_normal(pipeline):

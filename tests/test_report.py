@@ -27,13 +27,16 @@ def _plan(**kw) -> ReportPlan:
     return ReportPlan(**base)
 
 
-def _write_inputs(root: Path, plan: ReportPlan) -> ReportInputs:
+def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] = (0, 1)) -> ReportInputs:
     rng = np.random.default_rng(0)
-    for setting, scale, augment in classifier_cells(plan):
-        products = {p: {"error_mean": float(rng.uniform(2, 20)), "error_std": 1.0, "auroc_defect_mean": 0.9,
+    main_cells = len(plan.scales) * len(plan.settings)
+    for i, (setting, scale, augment) in enumerate(classifier_cells(plan)):
+        seeds = [0, 1] if i < main_cells else list(table15_seeds)
+        std = 1.0 if len(seeds) > 1 else None
+        products = {p: {"error_mean": float(rng.uniform(2, 20)), "error_std": std, "auroc_defect_mean": 0.9,
                         "n_test": 42} for p in PRODUCTS}
         cell = {"dataset": "embedded", "profile": "default", "backbone": "efficientnet_lite0", "pretrained": "imagenet",
-                "weights": "ImageNet EfficientNet-Lite0", "input_size": 64, "epochs": 4, "seeds": [0, 1],
+                "weights": "ImageNet EfficientNet-Lite0", "input_size": 64, "epochs": 4, "seeds": seeds,
                 "products": products}
         path = root / "classifier" / f"{classifier_cell_name(setting, scale, augment)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +56,8 @@ def _write_inputs(root: Path, plan: ReportPlan) -> ReportInputs:
         (root / "gan" / v).mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"step": [1, 2, 3], "d_adv": [1.0, 0.9, 0.8], "g_cyc": [0.5, 0.4, 0.3]}).to_csv(
             root / "gan" / v / "losses.tsv", sep="\t", index=False)
+        fg = None if v == "a" else 0.75
+        (root / "gan" / v / "discriminator.json").write_text(json.dumps({"fg_accuracy": fg, "bg_accuracy": fg}))
     anomaly = {f"fanogan/{p}/auroc_A": 0.8 for p in PRODUCTS}
     (root / "anomaly.json").write_text(json.dumps(anomaly))
     return ReportInputs(root / "classifier", root / "eval", root / "gan", root / "anomaly.json")
@@ -84,6 +89,23 @@ def test_report_tables_plots_and_metrics(tmp_path):
     assert not [k for k in keys(metrics) if "." in k]
     assert set(metrics["classifier_error"]["A"]) == {"N40", "N80"}
     assert metrics["gan"]["e"]["fd_effnet_lite0_mix"] == 50.0
+    assert metrics["gan"]["e"]["d_fg_acc_heldout"] == 0.75 and "d_fg_acc_heldout" not in metrics["gan"]["a"]
+    t14 = pd.read_csv(out / "tables" / "table14_ablation.csv", keep_default_na=False)
+    assert t14["D FG acc. (held-out real)"].tolist() == ["–", "75.0"]
+
+
+def test_table15_says_how_many_runs_each_row_has(tmp_path):
+    plan = _plan()
+    build_report(plan, _write_inputs(tmp_path / "in", plan, table15_seeds=(0,)), tmp_path / "out")
+    t15 = pd.read_csv(tmp_path / "out" / "tables" / "table15_augmentation.csv", keep_default_na=False)
+    runs = dict(zip(t15["augmentation"] + "/" + t15["synthetic"], t15["runs"], strict=True))
+    assert runs["trad/none"] == 2 and runs["mixup/none"] == 1 and runs["none/DT-GAN"] == 1
+    one_seed = t15[t15["augmentation"] == "mixup"]["A ours"]
+    assert not one_seed.str.contains("±").any()  # one run: the mean alone, no fake std
+    assert t15[t15["augmentation"] == "trad"]["A ours"].str.contains("± 1.00").all()
+    t10 = (tmp_path / "out" / "tables" / "table10_error_vs_scale.md").read_text()
+    assert "2 seed(s) [0, 1]" in t10  # the main matrix's seeds, not the Table 15 cells'
+    assert "column runs" in (tmp_path / "out" / "tables" / "table15_augmentation.md").read_text()
 
 
 def test_report_follows_params_not_folders(tmp_path):

@@ -2,8 +2,8 @@
 
 Field defaults are the paper's values: ResNet-50 (EfficientNet-b4 for Table 15), ImageNet-pretrained, 100 epochs,
 SGD lr 0.001, momentum 0.9, weight decay 1e-4, batch 64 (128 for EfficientNet-b4), lr x0.1 after 5 epochs without a
-lower validation loss, five runs. The CPU defaults (small pretrained backbone, few epochs, higher lr) live in
-params.yaml; profiles/paper.yaml restores the paper's values.
+lower validation loss, five runs. The CPU defaults (small pretrained backbone, few epochs, frozen BatchNorm
+statistics) live in params.yaml; profiles/paper.yaml restores the paper's values.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ class ClassifierConfig:
     lr: float = field_spec(0.001, low=0, low_open=True)  # paper 0.001
     momentum: float = field_spec(0.9, low=0, high=1, high_open=True)  # paper 0.9
     weight_decay: float = field_spec(1e-4, low=0)  # paper 1e-4
+    # Keep BatchNorm layers in inference mode while fine-tuning (running statistics frozen at their pretrained
+    # values, affine weights still trained). Not stated in the paper (False = torchvision's usual fine-tuning). On
+    # the CPU default's tiny per-product sets (90-180 images, batch 16) training BN statistics left the classifiers
+    # near chance; see benchmarks/bench_classifier_cell.py.
+    freeze_bn: bool = False
     plateau_patience: int = field_spec(5, low=0)  # paper: lr x0.1 when val loss has not decreased for 5 epochs
     plateau_factor: float = field_spec(0.1, low=0, high=1, low_open=True, high_open=True)  # paper 0.1
     grl_coefficient: float = field_spec(1.0, low=0)  # not given in the paper; 1.0 = plain gradient reversal

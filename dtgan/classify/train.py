@@ -156,10 +156,19 @@ def _float_batch(images: torch.Tensor, idx: torch.Tensor, device: torch.device) 
     return images[idx].to(device, non_blocking=True).float().div_(255.0)
 
 
+def set_train_mode(model: nn.Module, freeze_bn: bool) -> None:
+    """Training mode; with ``freeze_bn`` every BatchNorm layer stays in eval mode (running statistics unchanged)."""
+    model.train()
+    if freeze_bn:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+
+
 def train_one_epoch(model: DefectClassifier, data: _Tensors, augment: Augmenter, optimizer: torch.optim.Optimizer,
                     cfg: ClassifierConfig, generator: torch.Generator, device: torch.device) -> dict:
     """One pass over the shuffled training set; returns the image-weighted mean losses and the image count."""
-    model.train()
+    set_train_mode(model, freeze_bn=cfg.freeze_bn)
     sums = {"loss": 0.0, "class_loss": 0.0, "source_loss": 0.0}
     seen = 0
     for idx in batch_indices(len(data.labels), cfg.batch_size, generator):

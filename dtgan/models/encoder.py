@@ -11,7 +11,8 @@ Widths after the stem are ``min(max, max/2 * 2**i)`` = 256, 512, 512, ... in bot
   StarGAN v2 widens its stem for smaller images, we keep it tied to max_channels).
 
 E heads: K Linear style heads on the vector (select head y); (b)+ a defect head on the 16x16 map:
-LReLU -> 1x1 conv max -> fg*K, select the y-th fg slice; in (e) the slice is zero wherever y is Normal.
+LReLU -> 1x1 conv (trunk.shared_channels -> fg*K; 512 -> 64*K at paper scale), select the y-th fg slice; in (e)
+the slice is zero wherever y is Normal.
 """
 
 from __future__ import annotations

@@ -55,19 +55,23 @@ def _write_table(out: Path, name: str, frame: pd.DataFrame, title: str, header: 
 
 
 def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict], anomaly: dict,
-                 out: Path) -> list[str]:
+                 out: Path, discriminators: dict[str, dict] | None = None) -> list[str]:
     ref_sets = [s for s in plan.settings if s.startswith("reference_")]
     sections = [
         _write_table(out, "table10_error_vs_scale", tables.table10(cells, plan.scales, plan.settings, plan.augment),
                      "Table 10 — classifier error (%) vs data scale",
                      tables.classifier_header(cells.meta, f"Settings Trad-Aug / Latent / Reference / Mix, "
                                               f"augmentation `{plan.augment}`")),
-        _write_table(out, "table14_ablation", tables.table14(evals), "Table 14 — ablation (a)–(e)",
-                     tables.eval_header(evals, plan.dataset, plan.profile)),
+        _write_table(out, "table14_ablation", tables.table14(evals, discriminators),
+                     "Table 14 — ablation (a)–(e)",
+                     tables.eval_header(evals, plan.dataset, plan.profile)
+                     + " D acc.: accuracy of the discriminator's defect-type (FG, chance 1/3) and product (BG) "
+                       "classifiers on the held-out real images after training (– = variant without them)."),
         _write_table(out, "table15_augmentation", tables.table15(cells, (plan.augment, *plan.table15_augments),
                                                                  plan.table15_scale),
                      f"Table 15 — augmentation baselines at N = {plan.table15_scale}",
-                     tables.classifier_header(cells.meta, "Without (synthetic = none) and with DT-GAN Mix data")),
+                     tables.classifier_header(cells.meta, "Without (synthetic = none) and with DT-GAN Mix data",
+                                                              seeds_per_row=True)),
         _write_table(out, "table18_distances", tables.table18(evals), "Table 18 — distances per product (variant e)",
                      tables.eval_header(evals, plan.dataset, plan.profile)),
     ]
@@ -85,7 +89,7 @@ def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[st
 
 
 def headline_metrics(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict],
-                     anomaly: dict) -> dict[str, Any]:
+                     anomaly: dict, discriminators: dict[str, dict] | None = None) -> dict[str, Any]:
     """reports/metrics.json: keys without dots, so `dvc metrics diff` stays readable."""
     classifier: dict[str, Any] = {}
     for row in tables.select_rows(cells.rows, augment=plan.augment).itertuples():
@@ -96,6 +100,9 @@ def headline_metrics(plan: ReportPlan, cells: tables.ClassifierCells, evals: dic
         gan[variant] = {f"{head}_{m}": round(ev["modes"][m][head], 4) for m in ("latent", "reference", "mix")}
         gan[variant].update({f"target_acc_{m}": round(ev["target_accuracy"][m], 4) for m in ("latent", "reference")})
         gan[variant]["psnr_latent"] = round(ev["background"]["latent"]["psnr"], 3)
+        fg_accuracy = (discriminators or {}).get(variant, {}).get("fg_accuracy")
+        if fg_accuracy is not None:
+            gan[variant]["d_fg_acc_heldout"] = round(fg_accuracy, 4)
     out = {"classifier_error": classifier, "gan": gan}
     if anomaly:
         out["fanogan_auroc"] = {k.split("/")[1]: round(v, 4) for k, v in anomaly.items()
@@ -107,7 +114,8 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     cells = tables.load_classifier_cells(inputs.classifier_dir, classifier_cells(plan))
     evals = {v: tables.read_json(inputs.eval_dir / v / "metrics.json") for v in plan.variants}
     anomaly = tables.read_json(inputs.anomaly_metrics) if inputs.anomaly_metrics else {}
-    sections = build_tables(plan, cells, evals, anomaly, out / "tables")
+    discriminators = {v: tables.read_json(inputs.gan_dir / v / "discriminator.json") for v in plan.variants}
+    sections = build_tables(plan, cells, evals, anomaly, out / "tables", discriminators)
     write_text(out / "results.md", "\n".join(sections))
     subtitle = (f"dataset {plan.dataset}, profile {plan.profile}, {cells.meta['backbone']}, "
                 f"{len(cells.meta['seeds'])} seeds")
@@ -116,5 +124,5 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     plots.ablation_bars(evals, out / "plots" / "ablation.png")
     losses = {v: pd.read_csv(inputs.gan_dir / v / "losses.tsv", sep="\t") for v in plan.variants}
     plots.training_curves(losses, out / "plots" / "training_curves.png")
-    write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly))
+    write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly, discriminators))
     log.info("report written to %s", out)

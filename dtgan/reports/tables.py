@@ -30,7 +30,8 @@ def setting_label(setting: str) -> str:
 def fmt(mean: float | None, std: float | None = None, digits: int = 2) -> str:
     if mean is None or (isinstance(mean, float) and np.isnan(mean)):
         return "–"
-    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+    no_std = std is None or (isinstance(std, float) and np.isnan(std))
+    return f"{mean:.{digits}f}" if no_std else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -53,15 +54,17 @@ class ClassifierCells:
 
 
 def load_classifier_cells(folder: Path, cells: list[tuple[str, int, str]]) -> ClassifierCells:
+    """Every declared cell's per-product results; ``meta`` describes the first (main-matrix) cell."""
     rows, meta = [], {}
     for setting, scale, augment in cells:
         data = read_json(folder / f"{classifier_cell_name(setting, scale, augment)}.json")
-        meta = {k: data[k] for k in ("dataset", "profile", "backbone", "pretrained", "weights", "input_size",
-                                     "epochs", "seeds")}
+        meta = meta or {k: data[k] for k in ("dataset", "profile", "backbone", "pretrained", "weights", "input_size",
+                                             "epochs", "seeds")}
         for product, res in data["products"].items():
             rows.append({"setting": setting, "scale": scale, "augment": augment, "product": product,
                          "error_mean": res["error_mean"], "error_std": res["error_std"],
-                         "auroc_defect": res.get("auroc_defect_mean"), "n_test": res["n_test"]})
+                         "auroc_defect": res.get("auroc_defect_mean"), "n_test": res["n_test"],
+                         "n_seeds": len(data["seeds"])})
     return ClassifierCells(pd.DataFrame(rows), meta)
 
 
@@ -81,11 +84,14 @@ def one_row(rows: pd.DataFrame, **equal: Any) -> Any:
     return next(hit.itertuples())
 
 
-def classifier_header(meta: dict[str, Any], what: str) -> str:
+def classifier_header(meta: dict[str, Any], what: str, seeds_per_row: bool = False) -> str:
+    """What was run. ``seeds_per_row``: the table's rows differ in seeds (column ``runs``, the first n of them)."""
     seeds = meta["seeds"]
+    runs = (f"the first `runs` of seeds {list(seeds)} (column runs)" if seeds_per_row
+            else f"{len(seeds)} seed(s) {list(seeds)}")
     return (f"{what}. Ours: dataset `{meta['dataset']}`, profile `{meta['profile']}`, classifier "
             f"`{meta['backbone']}` ({meta['weights']}), input {meta['input_size']} px, up to {meta['epochs']} epochs, "
-            f"{len(seeds)} seed(s) {list(seeds)}; error (%) on the held-out test set, mean ± std over seeds. "
+            f"{runs}; error (%) on the held-out test set, mean ± std over seeds (the mean alone for one seed). "
             "Paper: SDI, ImageNet-pretrained ResNet-50 (Table 15: EfficientNet-b4), 5 runs.")
 
 
@@ -120,7 +126,7 @@ def table15(cells: ClassifierCells, augments: tuple[str, ...], scale: int) -> pd
     for augment in augments:
         for setting, synthetic in (("trad_aug", "none"), ("mix", "DT-GAN")):
             hit = select_rows(cells.rows, augment=augment, setting=setting, scale=scale)
-            row = {"augmentation": augment, "synthetic": synthetic}
+            row = {"augmentation": augment, "synthetic": synthetic, "runs": int(hit["n_seeds"].max())}
             for r in hit.itertuples():
                 row[f"{r.product} ours"] = fmt(r.error_mean, r.error_std)
                 ref = paper.TABLE15.get((augment, synthetic), {}).get(r.product)
@@ -151,8 +157,15 @@ def eval_header(evals: dict[str, dict[str, Any]], dataset: str, profile: str) ->
             "Paper: FID (Inception-V3) averaged over SDI, MVTec AD and MTD.")
 
 
-def table14(evals: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Ablation (a)-(e): distances per guidance, background preservation and target-domain accuracy."""
+def _percent(value: float | None) -> str:
+    return "–" if value is None else fmt(100 * value, digits=1)
+
+
+def table14(evals: dict[str, dict[str, Any]], discriminators: dict[str, dict[str, Any]] | None = None
+            ) -> pd.DataFrame:
+    """Ablation (a)-(e): distances per guidance, background preservation, target-domain accuracy and (when given)
+    D's FG/BG classifier accuracy on held-out real images (train_gan's discriminator.json)."""
+    discriminators = discriminators or {}
     out = []
     for variant, ev in evals.items():
         head = ev["headline"]
@@ -173,6 +186,9 @@ def table14(evals: dict[str, dict[str, Any]]) -> pd.DataFrame:
             row[f"PSNR outside defect {mode}"] = fmt(bg["psnr_outside_defect"])
             row[f"target acc. {mode}"] = fmt(100 * ev["target_accuracy"][mode], digits=1)
         row["diversity L1 latent"] = fmt(ev["diversity_l1"]["latent"], digits=4)
+        if variant in discriminators:
+            row["D FG acc. (held-out real)"] = _percent(discriminators[variant]["fg_accuracy"])
+            row["D BG acc. (held-out real)"] = _percent(discriminators[variant]["bg_accuracy"])
         out.append(row)
     return pd.DataFrame(out)
 
