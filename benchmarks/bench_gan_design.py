@@ -1,43 +1,85 @@
-"""Why the CPU default turns off instance norm in G's encoder (gan.encoder_norm): autoencoding capacity.
+"""Why DT-GAN's fusion layer is a plain 1x1 conv with a small init: reconstruction capacity in a short budget.
 
-Trains only the generator of variant (e) to reproduce its input (G(x, s=0, d=0) ~ x, L1) for a few hundred Adam
-steps on the GAN training images of the default run, with and without IN in the encoder, and compares the held-out
-L1 with the per-image-mean predictor (a flat image of the right colour). The background decoder has no style input,
-so whatever the encoder's IN removes (each image's mean colour and contrast) must be rebuilt from the shortcuts.
+Trains G and E of variant (e) to rebuild real images through the translation path, G(x, E_y(x)) ~ x (L1, the
+warm-up objective's reconstruction term), for a few hundred Adam steps on the GAN training images of the default
+run, once per fusion design, and reports held-out L1 and PSNR beside the per-image-mean predictor (a flat image of
+each source's mean colour):
+- ``in_lrelu_conv_he``: spec §10's guess, StarGAN v2's to_rgb (IN -> LReLU -> 1x1 conv), He init;
+- ``in_lrelu_conv_small``: the same with the conv initialised N(0, 0.02);
+- ``conv_he``: the supplement's 1x1 conv alone, He init (StarGAN v2's he_init everywhere);
+- ``conv_small``: the 1x1 conv with the N(0, 0.02) init that dtgan uses (dtgan.models.build.init_fusion).
 
-    python benchmarks/bench_gan_design.py --steps 300   # after `dvc repro prepare split`
+    python -m benchmarks.bench_gan_design --steps 300   # after `dvc repro split`
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import time
 
 import torch
+from torch import nn
 
+from dtgan.constants import DOMAIN_INDEX
 from dtgan.data import images_to_tensor, load_prepared, load_split
-from dtgan.models.build import build_nets
+from dtgan.models.build import build_nets, he_init, init_fusion
 from dtgan.params import load_section
+from dtgan.runtime import setup_logging
 from dtgan.training.config import GanConfig
 
+log = logging.getLogger(__name__)
 
-def autoencode(cfg: GanConfig, images: torch.Tensor, held_out: torch.Tensor, steps: int, lr: float) -> float:
-    g = build_nets(cfg, images.shape[-1], 3, 3, seed=1).generator
-    opt = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.0, 0.99))
+DESIGNS = ("in_lrelu_conv_he", "in_lrelu_conv_small", "conv_he", "conv_small")
+
+
+def fusion_layer(design: str, channels: int) -> nn.Module | None:
+    """The fusion layer of ``design``; None keeps the one build_nets made (the dtgan default)."""
+    if design.startswith("in_lrelu_conv"):
+        conv = nn.Conv2d(channels, 3, 1)
+        layer: nn.Module = nn.Sequential(nn.InstanceNorm2d(channels, affine=True), nn.LeakyReLU(0.2), conv)
+    elif design == "conv_he":
+        conv = layer = nn.Conv2d(channels, 3, 1)
+    else:
+        return None
+    layer.apply(he_init)
+    if design.endswith("_small"):
+        init_fusion(conv)
+    return layer
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean PSNR (dB) of [-1, 1] images, on the 0-255 scale."""
+    mse = ((a - b) / 2 * 255).pow(2).flatten(1).mean(1)
+    return float((10 * torch.log10(255**2 / mse.clamp_min(1e-10))).mean())
+
+
+def reconstruct(cfg: GanConfig, design: str, data: tuple, held: tuple, steps: int) -> tuple[float, float]:
+    nets = build_nets(cfg, data[0].shape[-1], 3, 3, seed=1)
+    g, e = nets.generator, nets.encoder
+    torch.manual_seed(1)  # he_init of a replacement layer draws from the global RNG
+    replacement = fusion_layer(design, g.max_channels)
+    if replacement is not None:
+        g.fuse = replacement
+    opt = torch.optim.Adam([*g.parameters(), *e.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     rng = torch.Generator().manual_seed(0)
-
-    def codes(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.zeros(n, cfg.style_dim), torch.zeros(n, cfg.fg_channels, 16, 16)
-
+    images, domains = data
     for _ in range(steps):
-        batch = images[torch.randint(len(images), (cfg.batch_size,), generator=rng)]
-        loss = (g(batch, *codes(len(batch))) - batch).abs().mean()
+        rows = torch.randint(len(images), (cfg.batch_size,), generator=rng)
+        x, y = images[rows], domains[rows]
+        loss = (g(x, *e(x, y)) - x).abs().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        return float((g(held_out, *codes(len(held_out))) - held_out).abs().mean())
+        x, y = held
+        out = g(x, *e(x, y))
+        return float((out - x).abs().mean()), psnr(out, x)
+
+
+def domain_tensor(frame) -> torch.Tensor:
+    return torch.as_tensor(frame["domain"].map(DOMAIN_INDEX).to_numpy().copy())
 
 
 def main() -> None:
@@ -46,19 +88,22 @@ def main() -> None:
     parser.add_argument("--prepared", default="data/prepared")
     parser.add_argument("--splits", default="data/splits")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
+    setup_logging()
     prepared = load_prepared(args.prepared)
-    train = images_to_tensor(prepared.images[load_split(args.splits, "gan_train")["cache_index"].to_numpy()])
-    held = images_to_tensor(prepared.images[load_split(args.splits, "val")["cache_index"].to_numpy()])
-    cfg = load_section(GanConfig, args.params, "gan")
-    flat = float((held - held.mean((2, 3), keepdim=True)).abs().mean())
-    print(f"held-out images: {len(held)}; per-image-mean predictor L1 = {flat:.4f}")
-    for norm in (True, False):
+    train, val = load_split(args.splits, "gan_train"), load_split(args.splits, "val")
+    data = (images_to_tensor(prepared.images[train["cache_index"].to_numpy()]), domain_tensor(train))
+    held = (images_to_tensor(prepared.images[val["cache_index"].to_numpy()]), domain_tensor(val))
+    cfg = dataclasses.replace(load_section(GanConfig, args.params, "gan"), variant="e")
+    x = held[0]
+    flat = x.mean((2, 3), keepdim=True).expand_as(x)
+    log.info("%d held-out images; per-image-mean predictor: L1 %.4f, PSNR %.2f dB", len(x),
+             float((flat - x).abs().mean()), psnr(flat, x))
+    for design in DESIGNS:
         start = time.perf_counter()
-        l1 = autoencode(dataclasses.replace(cfg, encoder_norm=norm), train, held, args.steps, args.lr)
-        seconds = time.perf_counter() - start
-        print(f"encoder_norm={norm!s:5}  {args.steps} steps  held-out L1 = {l1:.4f}  ({seconds:.0f} s)")
+        l1, db = reconstruct(cfg, design, data, held, args.steps)
+        log.info("%-17s %d steps: held-out L1 %.4f, PSNR %.2f dB (%.0f s)", design, args.steps, l1, db,
+                 time.perf_counter() - start)
 
 
 if __name__ == "__main__":

@@ -42,12 +42,17 @@ def style_defect_reconstruction_loss(
     return loss
 
 
+def pop_out_consistency(fg: Tensor, code: Tensor) -> Tensor:
+    """One half of L_d_rec: L1 between G's pop-out channels FG_G(image) and the defect code meant for them."""
+    return F.l1_loss(fg, code)
+
+
 def defect_reconstruction_loss(fg_real: Tensor, defect_real: Tensor, fg_fake: Tensor, defect_fake: Tensor) -> Tensor:
     """L_d_rec (§4.5): L1(FG_G(x), D_E,y(x)) + L1(FG_G(x_f), d~).
 
     With the anchor rule D_E,Normal = 0, so the first part pushes G's pop-out of every normal image to zero.
     """
-    return F.l1_loss(fg_real, defect_real) + F.l1_loss(fg_fake, defect_fake)
+    return pop_out_consistency(fg_real, defect_real) + pop_out_consistency(fg_fake, defect_fake)
 
 
 def diversity_loss(outputs: Sequence[Tensor]) -> Tensor:

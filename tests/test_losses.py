@@ -160,16 +160,26 @@ class StandInD(torch.nn.Module):
 
 
 class StandInG(torch.nn.Module):
+    """Features = a * x; the pop-out is the pooled first channel; decoding adds the codes' means."""
+
+    defect_code = True
+
     def __init__(self):
         super().__init__()
         self.a = torch.nn.Parameter(torch.tensor(0.5))
 
-    def forward(self, x, style, defect):
-        shift = style.mean(1) + (defect.flatten(1).mean(1) if defect is not None else 0)
-        return x * self.a + shift[:, None, None, None]
+    def encode_features(self, x):
+        return x * self.a
 
-    def pop_out(self, x):
-        return F.avg_pool2d(x[:, :1], 2) * self.a
+    def split(self, features):
+        return features, F.avg_pool2d(features[:, :1], 2)
+
+    def decode(self, features, style, defect):
+        shift = style.mean(1) + (defect.flatten(1).mean(1) if defect is not None else 0)
+        return features + shift[:, None, None, None]
+
+    def forward(self, x, style, defect):
+        return self.decode(self.encode_features(x), style, defect)
 
 
 class StandInE(torch.nn.Module):

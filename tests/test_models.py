@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import fields
 
@@ -408,3 +409,18 @@ def test_ema_copy_is_equal_but_separate(nets_by_variant):
     with torch.no_grad():
         next(ema.generator.parameters()).add_(1.0)
     assert not torch.equal(next(ema.generator.parameters()), next(nets.generator.parameters()))
+
+
+def test_fusion_layer_starts_small_and_other_layers_he():
+    from dtgan.models.build import FUSION_INIT_STD
+
+    for variant in ("d", "e"):
+        cfg = dataclasses.replace(GanConfig(), variant=variant, max_channels=64, fg_channels=8, style_dim=8,
+                                  mapping_hidden=32)
+        g = build_nets(cfg, 32, 3, 3, seed=0).generator
+        assert isinstance(g.fuse, torch.nn.Conv2d) and g.fuse.kernel_size == (1, 1)
+        assert abs(float(g.fuse.weight.std()) - FUSION_INIT_STD) < 0.01 and float(g.fuse.bias.abs().max()) == 0
+        # He init (fan_in, relu): std sqrt(2 / fan_in) on every other conv, e.g. the first background block
+        conv = g.bg_decode[0].conv1
+        fan_in = conv.in_channels * 9
+        assert abs(float(conv.weight.std()) / (2 / fan_in) ** 0.5 - 1) < 0.15

@@ -71,8 +71,8 @@ def test_generator_table11_shapes(paper_nets):
     style, defect = torch.randn(1, 64), torch.randn(1, 64, 16, 16)
     assert _record_shapes(g, list(expected), lambda: g(x, style, defect)) == expected
     assert g.from_rgb.kernel_size == (1, 1)
-    assert isinstance(g.fuse[0], nn.InstanceNorm2d) and g.fuse[0].num_features == 512  # concat 448 + 64
-    assert g.fuse[2].in_channels == 512 and g.fuse[2].kernel_size == (1, 1)
+    # Fusion = a 1x1 conv of the concatenation (448 + 64 = 512 channels) to RGB, no normalisation before it.
+    assert isinstance(g.fuse, nn.Conv2d) and g.fuse.in_channels == 512 and g.fuse.kernel_size == (1, 1)
     assert g.bg_decode[0].conv1.in_channels == 448 and g.fg_decode[0].conv1.in_channels == 64
     background, foreground = g.split(torch.zeros(1, 512, 16, 16))  # depth-wise split of the bottleneck
     assert background.shape == (1, 448, 16, 16) and foreground.shape == (1, 64, 16, 16)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def pipeline(tiny_dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("pipe")
     params = tiny_params(
-        gan={"iterations": 12, "ds_decay_iters": 12, "checkpoint_every": 6, "device": "cpu"},
+        gan={"warmup_iters": 100, "iterations": 12, "ds_decay_iters": 12, "checkpoint_every": 6, "device": "cpu"},
         synthesis={"eval_repeats": 2, "device": "cpu"},
         assemble={"scales": [8, 12]},
         classifier={"epochs": 1, "seeds": [0], "input_size": 32, "batch_size": 16, "device": "cpu"},
@@ -111,10 +111,9 @@ def test_classifier_cell_runs_and_reports(pipeline):
     assert len(predictions) == 3 * 21
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: at the CPU default (a few hundred iterations, 32 px) the "
-                                       "generator does not yet preserve each source's background; see README")
-def test_translation_preserves_its_source_background(pipeline):
-    """Each output must be closer to its own source than to other sources of the same product."""
+def _own_and_other_distances(pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """Per evaluation output: mean |output - its source| and mean |output - the other sources of its product|
+    (0-255 scale)."""
     manifest = pd.read_csv(pipeline["root"] / "eval" / "manifest.csv", keep_default_na=False)
     prepared = load_prepared(pipeline["prepared"])
     by_id = prepared.table.set_index("sample_id")["cache_index"]
@@ -123,9 +122,28 @@ def test_translation_preserves_its_source_background(pipeline):
         sources = rows["source_id"].unique()
         for row in rows.itertuples():
             out = np.asarray(Image.open(row.path), dtype=float)
-            src = prepared.images[by_id[row.source_id]].astype(float)
-            own.append(np.abs(out - src).mean())
+            own.append(np.abs(out - prepared.images[by_id[row.source_id]]).mean())
             others = [s for s in sources if s != row.source_id]
             other.append(np.mean([np.abs(out - prepared.images[by_id[s]]).mean() for s in others]))
-    assert np.mean(own) < 0.8 * np.mean(other)
-    assert np.mean(own) > 0.5  # not the unchanged source
+    return np.array(own), np.array(other)
+
+
+# Measured once on this fixture (100 warm-up steps + 12 GAN iterations): mean own / other distance 0.91, and 67 %
+# of the outputs closer to their own source than to the other sources of their product (chance: 50 %).
+MAX_OWN_OTHER_RATIO = 0.95
+MIN_CLOSER_TO_OWN = 0.6
+
+
+def test_translation_is_neither_its_unchanged_source_nor_unrelated_to_it(pipeline):
+    own, other = _own_and_other_distances(pipeline)
+    assert own.mean() > 2.0  # not the unchanged source (or a copy of it up to rounding)
+    assert own.mean() < MAX_OWN_OTHER_RATIO * other.mean(), (own.mean(), other.mean())
+    assert np.mean(own < other) >= MIN_CLOSER_TO_OWN, np.mean(own < other)
+
+
+@pytest.mark.xfail(strict=True, reason="known limitation: at the CPU default (a few hundred steps, 32 px) outputs keep "
+                                       "each source's colour and light but not its texture; see README")
+def test_translation_preserves_its_source_background(pipeline):
+    """The stronger criterion the CPU default does not meet: each output clearly closer to its own source."""
+    own, other = _own_and_other_distances(pipeline)
+    assert own.mean() < 0.8 * other.mean()

@@ -29,6 +29,7 @@ def test_paper_gan_values(paper):
     assert (gan.iterations, gan.batch_size, gan.ds_decay_iters) == (100_000, 4, 100_000)
     assert (gan.lr, gan.f_lr, gan.beta1, gan.beta2, gan.weight_decay) == (1e-4, 1e-6, 0.0, 0.99, 1e-4)
     assert gan.ema_beta == 0.999 and gan.variant == "e"
+    assert gan.warmup_iters == 0 and gan.encoder_norm  # no warm-up: adversarial from the first step, as the paper
     weights = paper["loss_weights"]
     assert all(getattr(weights, f) == 1.0 for f in weights.__dataclass_fields__)
 

@@ -21,8 +21,8 @@ from dtgan.training.loop import build_run, train, train_iteration, trainable_onl
 from dtgan.training.sampler import GanBatchSampler, augment, crop_box
 
 TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
-        "batch_size": 2, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3, "log_every": 2,
-        "device": "cpu", "seed": 5}
+        "batch_size": 2, "warmup_iters": 0, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3,
+        "log_every": 2, "device": "cpu", "seed": 5}
 
 
 def tiny_cfg(**overrides) -> GanConfig:
@@ -132,8 +132,39 @@ def _state_tensors(run) -> dict[str, torch.Tensor]:
     return out
 
 
+def test_warmup_trains_g_e_and_d_classifiers_but_not_m(gan_data):
+    cfg = tiny_cfg(warmup_iters=2, iterations=1)
+    run = _run(cfg, gan_data)
+    before = {name: _params(getattr(run.nets, name)) for name in ("generator", "mapping", "encoder", "discriminator")}
+    losses = [train_iteration(run, cfg, LossWeights()) for _ in range(2)]
+    assert run.step == 2 and all(set(step) == {"warmup/cyc", "warmup/d_rec", "warmup/fg", "warmup/bg",
+                                               "warmup/total"} for step in losses)
+    assert torch.equal(before["mapping"], _params(run.nets.mapping))  # M only learns adversarially
+    for name in ("generator", "encoder", "discriminator"):
+        assert not torch.equal(before[name], _params(getattr(run.nets, name))), name
+    # D's real/fake head is not trained in the warm-up: only its FG/BG classifiers and the shared trunk are.
+    assert torch.equal(_head(before["discriminator"], run), run.nets.discriminator.logits.weight.detach().flatten())
+    gan_step = train_iteration(run, cfg, LossWeights())
+    assert gan_step["lambda_ds"] == LossWeights().lambda_ds  # the λ_ds schedule starts after the warm-up
+
+
+def _params(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def _head(flat_before: torch.Tensor, run) -> torch.Tensor:
+    """The real/fake head's weights inside a flat parameter vector of the discriminator taken before training."""
+    offset = 0
+    for p in run.nets.discriminator.parameters():
+        if p is run.nets.discriminator.logits.weight:
+            return flat_before[offset : offset + p.numel()]
+        offset += p.numel()
+    raise AssertionError("logits.weight not found")
+
+
 def test_resume_is_bit_identical(gan_data, tmp_path):
-    cfg, weights = tiny_cfg(), LossWeights()
+    # The kill at step 3 falls after the 2 warm-up steps: resuming crosses into the GAN phase.
+    cfg, weights = tiny_cfg(warmup_iters=2, iterations=4), LossWeights()
     config = resolved_config(cfg, weights, gan_data.image_size, gan_data.product_names)
     straight = _run(cfg, gan_data)
     train(straight, cfg, weights, on_checkpoint=lambda run: None)
@@ -209,3 +240,16 @@ def test_train_gan_stage_rejects_bad_variant(tiny_dataset, tmp_path):
     with pytest.raises(ParamsError, match=r"gan\.variant must be one of"):
         train_gan.main(["--params", str(params), "--prepared", "x", "--splits", "y", "--variant", "f",
                         "--out", str(tmp_path / "o"), "--reports", str(tmp_path / "r")])
+
+
+def test_grid_tiles_enlarge_small_images_by_pixel_repetition():
+    from dtgan.training.grids import MIN_TILE, PAD, tile
+
+    image = np.arange(32 * 32 * 3, dtype=np.uint8).reshape(32, 32, 3)
+    grid = tile([[None, image]], 32)
+    factor = MIN_TILE // 32
+    assert grid.shape == (PAD + 32 * factor + PAD, 2 * (32 * factor + PAD) + PAD, 3)
+    shown = grid[PAD : PAD + 32 * factor, 2 * PAD + 32 * factor : 2 * PAD + 64 * factor]
+    assert np.array_equal(shown[::factor, ::factor], image)  # every generated pixel, unchanged
+    assert np.array_equal(shown[1::factor, 1::factor], image)
+    assert (grid[PAD : PAD + 32 * factor, PAD : PAD + 32 * factor] == 255).all()  # the empty corner

@@ -60,9 +60,18 @@ def ablation_bars(evals: dict[str, dict], path: Path) -> None:
     _save(fig, path)
 
 
+def _warmup_end(losses: dict[str, pd.DataFrame]) -> float | None:
+    """Last step of the non-adversarial warm-up (gan.warmup_iters), or None when no variant logged one."""
+    ends = [frame.loc[frame["warmup/total"].notna(), "step"].max() for frame in losses.values()
+            if "warmup/total" in frame.columns and frame["warmup/total"].notna().any()]
+    return float(max(ends)) if ends else None
+
+
 def training_curves(losses: dict[str, pd.DataFrame], path: Path) -> None:
-    """Every logged GAN loss against the step, one panel per loss, one line per variant."""
+    """Every logged GAN loss against the step, one panel per loss, one line per variant; a dashed line marks the
+    end of the warm-up (warm-up terms are logged as ``warmup/*``, GAN terms after it)."""
     names = sorted({c for frame in losses.values() for c in frame.columns if c != "step"})
+    warmup_end = _warmup_end(losses)
     cols = 4
     rows = int(np.ceil(len(names) / cols))
     fig = Figure(figsize=(4 * cols, 2.8 * rows))
@@ -72,6 +81,8 @@ def training_curves(losses: dict[str, pd.DataFrame], path: Path) -> None:
             if name in frame.columns:
                 smooth = frame[name].rolling(max(1, len(frame) // 30), min_periods=1).mean()
                 ax.plot(frame["step"], smooth, label=f"({variant})", linewidth=1)
+        if warmup_end is not None:
+            ax.axvline(warmup_end, color="grey", linestyle="--", linewidth=0.8)
         ax.set_title(name, fontsize=9)
         ax.grid(alpha=0.3)
     fig.axes[0].legend(fontsize=7)

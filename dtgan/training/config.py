@@ -22,12 +22,15 @@ class GanConfig:
     style_dim: int = field_spec(64, low=1)       # paper 64
     latent_dim: int = field_spec(16, low=1)      # paper 16
     mapping_hidden: int = field_spec(512, low=1)  # paper 512
-    # Instance norm in G's encoder ResBlks (Table 11; paper True). IN strips each image's mean colour and contrast
-    # from the residual path, which the background decoder (no style) must then relearn from the shortcut alone:
-    # autoencoding 32 px backgrounds for 300 steps reaches held-out L1 0.118 with it and 0.067 without (benchmarks/
-    # bench_gan_design.py). The CPU default turns it off so a few hundred iterations can preserve backgrounds.
+    # Instance norm in G's encoder ResBlks (Table 11; paper True). A switch for experiments: an earlier CPU default
+    # turned it off, but the background loss blamed on it came from an IN in the fusion layer (see generator.py).
     encoder_norm: bool = True
-    iterations: int = field_spec(100_000, low=1)  # paper 100k
+    iterations: int = field_spec(100_000, low=1)  # paper 100k (GAN iterations, after the warm-up)
+    # Non-adversarial warm-up steps before the GAN iterations (not in the paper: 0 there). A CPU-budget device: a
+    # warm-up step costs about a tenth of a GAN iteration and trains what the GAN phase otherwise spends its first
+    # thousands of iterations on: G and E reconstruct real images (L_cyc's target with x_f = x, and the real-image
+    # half of L_d_rec) and D's FG/BG classifiers learn the real images (D's own L_FG/L_BG terms). See warmup_loss.
+    warmup_iters: int = field_spec(0, low=0)
     batch_size: int = field_spec(4, low=1)       # paper 4
     lr: float = field_spec(1e-4, low=0, low_open=True)        # G, E, D (StarGAN v2)
     f_lr: float = field_spec(1e-6, low=0, low_open=True)      # mapping network (StarGAN v2)
@@ -39,12 +42,17 @@ class GanConfig:
     weight_decay: float = field_spec(1e-4, low=0)
     lambda_reg: float = field_spec(1.0, low=0)   # R1 weight
     ema_beta: float = field_spec(0.999, low=0, high=1)
-    ds_decay_iters: int = field_spec(100_000, low=1)  # lambda_ds decays linearly to 0 over this many steps
+    ds_decay_iters: int = field_spec(100_000, low=1)  # lambda_ds decays linearly to 0 over this many GAN iterations
     randcrop_prob: float = field_spec(0.5, low=0, high=1)
     checkpoint_every: int = field_spec(1000, low=1)
     log_every: int = field_spec(10, low=1)
     seed: int = 777
     device: str = "auto"
+
+    @property
+    def total_steps(self) -> int:
+        """Warm-up steps plus GAN iterations: what the step counter, checkpoints and progress bar run up to."""
+        return self.warmup_iters + self.iterations
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,10 @@ def update_ema(nets: Any, ema: Any, beta: float) -> None:
         raise ValueError(msg)
     for name in EMA_MODULES:
         live, averaged = getattr(nets, name), getattr(ema, name)
-        for p_live, p_avg in zip(live.parameters(), averaged.parameters(), strict=True):
-            p_avg.lerp_(p_live, 1.0 - beta)
+        live_params, averaged_params = list(live.parameters()), list(averaged.parameters())
+        if len(live_params) != len(averaged_params):
+            msg = f"update_ema: {name} has {len(live_params)} parameters but its EMA copy {len(averaged_params)}"
+            raise ValueError(msg)
+        torch._foreach_lerp_(averaged_params, live_params, 1.0 - beta)  # one fused call per module
         for b_live, b_avg in zip(live.buffers(), averaged.buffers(), strict=True):
             b_avg.copy_(b_live)

@@ -18,17 +18,24 @@ from torch import Tensor
 from dtgan.runtime import atomic_path
 
 PAD = 2  # pixels of white between tiles
+MIN_TILE = 96  # small images are enlarged (nearest neighbour, whole factors) so a grid is readable at a glance
 
 
 def tile(rows: list[list[np.ndarray | None]], size: int) -> np.ndarray:
-    """Assemble uint8 (size,size,3) tiles into one image; ``None`` leaves a white tile (the grid's corner)."""
+    """Assemble uint8 (size,size,3) tiles into one image; ``None`` leaves a white tile (the grid's corner).
+
+    Tiles smaller than MIN_TILE are enlarged by the whole factor ``MIN_TILE // size`` by pixel repetition, which
+    shows every generated pixel as it is (no interpolation)."""
+    factor = max(1, MIN_TILE // size)
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    step = size + PAD
+    shown = size * factor
+    step = shown + PAD
     canvas = np.full((n_rows * step + PAD, n_cols * step + PAD, 3), 255, dtype=np.uint8)
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
             if image is not None:
-                canvas[PAD + i * step : PAD + i * step + size, PAD + j * step : PAD + j * step + size] = image
+                big = image.repeat(factor, axis=0).repeat(factor, axis=1)
+                canvas[PAD + i * step : PAD + i * step + shown, PAD + j * step : PAD + j * step + shown] = big
     return canvas
 
 

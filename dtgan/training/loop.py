@@ -1,6 +1,9 @@
 """The StarGAN v2 training scheme for DT-GAN (spec §6, §8.2): two D steps, two G steps and an EMA update per iteration.
 
-Per iteration: D step with latent codes; D step with reference codes; G step with latent codes updating G, M and E;
+Optionally preceded by ``gan.warmup_iters`` non-adversarial warm-up steps (objectives.warmup_loss; 0 in the paper
+profile). The step counter runs over both phases; the λ_ds schedule counts GAN iterations only.
+
+Per GAN iteration: D step with latent codes; D step with reference codes; G step with latent codes updating G, M and E;
 G step with reference codes updating G only; then EMA of G, M, E. Only the modules a step updates keep
 ``requires_grad`` during it, which saves backward work without changing the result (StarGAN v2 zeroes the other
 gradients before their next use anyway).
@@ -20,9 +23,15 @@ from tqdm import tqdm
 from dtgan.training.config import GanConfig, LossWeights
 from dtgan.training.data import GanData
 from dtgan.training.ema import update_ema
-from dtgan.training.objectives import discriminator_loss, generator_loss, latent_codes, reference_codes
+from dtgan.training.objectives import (
+    discriminator_loss,
+    generator_loss,
+    latent_codes,
+    reference_codes,
+    warmup_loss,
+)
 from dtgan.training.sampler import GanBatchSampler
-from dtgan.training.schedules import discriminator_weights, generator_weights
+from dtgan.training.schedules import discriminator_weights, generator_weights, warmup_weights
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +125,28 @@ def _optimise(run: TrainingRun, names: tuple[str, ...], loss_fn: Callable[[], tu
     return logged
 
 
+def warmup_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> dict[str, float]:
+    """One warm-up step (G, E and D's classifiers, see objectives.warmup_loss) and the EMA update."""
+    batch = run.sampler.next_batch().to(run.device)
+    logged = _optimise(run, ("generator", "encoder", "discriminator"),
+                       lambda: warmup_loss(run.nets, batch, warmup_weights(weights)))
+    update_ema(run.nets, run.ema, cfg.ema_beta)
+    run.step += 1
+    return {f"warmup/{k}": v for k, v in logged.items()}
+
+
 def train_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> dict[str, float]:
-    """One full iteration at ``run.step``; returns the flat loss dict (``<phase>/<term>``) and advances the step."""
+    """One step at ``run.step`` (warm-up or GAN); returns the flat loss dict (``<phase>/<term>``), advances the step."""
+    if run.step < cfg.warmup_iters:
+        return warmup_iteration(run, cfg, weights)
     nets, batch = run.nets, run.sampler.next_batch().to(run.device)
     d_w = discriminator_weights(weights, cfg.lambda_reg)
-    g_w = generator_weights(weights, run.step, cfg.ds_decay_iters)
-    with torch.no_grad():
-        lat_codes = latent_codes(nets, batch, run.noise_generator)[0]
+    g_w = generator_weights(weights, run.step - cfg.warmup_iters, cfg.ds_decay_iters)
+    with torch.no_grad():  # D steps need one code each (StarGAN v2: z_trg and x_ref, not z_trg2 / x_ref2)
+        lat_codes = nets.mapping(batch.z1, batch.y_trg, noise_generator=run.noise_generator)
     d_lat = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, lat_codes, d_w))
     with torch.no_grad():
-        ref_codes = reference_codes(nets, batch)[0]
+        ref_codes = nets.encoder(batch.x_ref, batch.y_trg)
     d_ref = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, ref_codes, d_w))
     g_lat = _optimise(
         run, ("generator", "mapping", "encoder"),
@@ -152,21 +173,28 @@ def _record(run: TrainingRun, losses: dict[str, float], log_every: int, force: b
         run.pending, run.pending_count = {}, 0
 
 
+def _postfix(losses: dict[str, float]) -> dict[str, str]:
+    """Progress-bar summary: reconstruction during the warm-up, D/G totals, cycle and diversity afterwards."""
+    if "warmup/total" in losses:
+        return {"warmup": "", "rec": f"{losses['warmup/cyc']:.3f}", "D_cls": f"{losses['warmup/fg']:.3f}"}
+    return {"D": f"{losses['d_latent/total']:.3f}", "G": f"{losses['g_latent/total']:.3f}",
+            "cyc": f"{losses['g_latent/cyc']:.3f}", "ds": f"{losses['g_latent/ds']:.3f}"}
+
+
 def train(
     run: TrainingRun, cfg: GanConfig, weights: LossWeights, on_checkpoint: Callable[[TrainingRun], None]
 ) -> None:
-    """Run from ``run.step`` to ``cfg.iterations``; ``on_checkpoint`` runs every checkpoint_every and at the end."""
-    if run.step >= cfg.iterations:
-        log.info("training already complete (%d/%d iterations)", run.step, cfg.iterations)
+    """Run from ``run.step`` to ``cfg.total_steps``; ``on_checkpoint`` runs every checkpoint_every and at the end."""
+    total = cfg.total_steps
+    if run.step >= total:
+        log.info("training already complete (%d/%d steps)", run.step, total)
         return
-    bar = tqdm(range(run.step, cfg.iterations), initial=run.step, total=cfg.iterations, desc="train_gan")
+    bar = tqdm(range(run.step, total), initial=run.step, total=total, desc="train_gan")
     for _ in bar:
         losses = train_iteration(run, cfg, weights)
-        _record(run, losses, cfg.log_every, force=run.step == cfg.iterations)
+        # A row never mixes the two phases: the last warm-up block is logged even when shorter than log_every.
+        _record(run, losses, cfg.log_every, force=run.step in (cfg.warmup_iters, total))
         if run.step % cfg.log_every == 0:
-            bar.set_postfix(
-                D=f"{losses['d_latent/total']:.3f}", G=f"{losses['g_latent/total']:.3f}",
-                cyc=f"{losses['g_latent/cyc']:.3f}", ds=f"{losses['g_latent/ds']:.3f}",
-            )
-        if run.step % cfg.checkpoint_every == 0 or run.step == cfg.iterations:
+            bar.set_postfix(_postfix(losses))
+        if run.step % cfg.checkpoint_every == 0 or run.step == total:
             on_checkpoint(run)
