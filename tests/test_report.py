@@ -33,8 +33,9 @@ def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] =
     for i, (setting, scale, augment) in enumerate(classifier_cells(plan)):
         seeds = [0, 1] if i < main_cells else list(table15_seeds)
         std = 1.0 if len(seeds) > 1 else None
+        n_synthetic = 0 if setting == "trad_aug" else scale // 2  # half of each defect class is synthetic
         products = {p: {"error_mean": float(rng.uniform(2, 20)), "error_std": std, "auroc_defect_mean": 0.9,
-                        "n_test": 42} for p in PRODUCTS}
+                        "n_test": 42, "n_train": 3 * scale, "n_synthetic": n_synthetic} for p in PRODUCTS}
         cell = {"dataset": "embedded", "profile": "default", "backbone": "efficientnet_lite0", "pretrained": "imagenet",
                 "weights": "ImageNet EfficientNet-Lite0", "input_size": 64, "epochs": 4, "seeds": seeds,
                 "products": products}
@@ -77,6 +78,9 @@ def test_report_tables_plots_and_metrics(tmp_path):
     assert t10[(t10["source"] == "paper") & (t10["product"] == "A") & (t10["size 3N"] == 12000)]["Mix"].item() \
         == "6.72 ± 1.65"
     assert sorted(t10[t10["source"] == "ours"]["N"].unique()) == [40, 80]
+    assert set(t10[t10["source"] == "ours"]["synthetic share"]) == {"17 %"}  # N/2 of 3N
+    paper_a = t10[(t10["source"] == "paper") & (t10["product"] == "A") & (t10["size 3N"] == 4500)]
+    assert paper_a["synthetic share"].item() == "59 %"  # (1500 - 290 + 1500 - 58) / 4500
     text = (out / "tables" / "table14_ablation.md").read_text()
     assert "NOT Inception FID" in text and "not computed" in text and "226.26" in text
     metrics = json.loads((out / "metrics.json").read_text())

@@ -165,7 +165,7 @@ def _head(flat_before: torch.Tensor, run) -> torch.Tensor:
 def test_resume_is_bit_identical(gan_data, tmp_path):
     # The kill at step 3 falls after the 2 warm-up steps: resuming crosses into the GAN phase.
     cfg, weights = tiny_cfg(warmup_iters=2, iterations=4), LossWeights()
-    config = resolved_config(cfg, weights, gan_data.image_size, gan_data.product_names)
+    config = resolved_config(cfg, weights, gan_data)
     straight = _run(cfg, gan_data)
     train(straight, cfg, weights, on_checkpoint=lambda run: None)
 
@@ -189,9 +189,24 @@ def test_resume_is_bit_identical(gan_data, tmp_path):
 def test_checkpoint_with_other_config_is_ignored(gan_data, tmp_path):
     cfg, weights = tiny_cfg(), LossWeights()
     run = _run(cfg, gan_data)
-    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, weights, 32, gan_data.product_names))
-    other = resolved_config(tiny_cfg(lr=3e-4), weights, 32, gan_data.product_names)
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, weights, gan_data))
+    other = resolved_config(tiny_cfg(lr=3e-4), weights, gan_data)
     assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other)
+    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, weights, gan_data))
+
+
+def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):
+    # DVC keeps the persisted checkpoint when the dataset or split changes: it must not be resumed then.
+    cfg, weights = tiny_cfg(), LossWeights()
+    run = _run(cfg, gan_data)
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, weights, gan_data))
+    images = gan_data.images.clone()
+    images[0, 0, 0, 0] += 0.01  # one pixel of one image
+    changed = dataclasses.replace(gan_data, images=images)
+    assert changed.fingerprint() != gan_data.fingerprint()
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, weights, changed))
+    relabelled = dataclasses.replace(gan_data, domains=gan_data.domains[::-1].copy())
+    assert relabelled.fingerprint() != gan_data.fingerprint()
 
 
 def _stage_params(tiny_dataset, tmp_path, **gan):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 
 class SingleClassError(ValueError):
@@ -32,7 +31,20 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     if n_pos == 0 or n_pos == labels.size:
         msg = f"auroc needs both classes, got {n_pos} defect and {labels.size - n_pos} normal samples"
         raise SingleClassError(msg)
-    return float(roc_auc_score(labels, scores))
+    return float(_rank_auroc(labels.astype(bool), scores))
+
+
+def _rank_auroc(is_positive: np.ndarray, scores: np.ndarray) -> float:
+    """Mann-Whitney form of the AUROC with tied scores sharing their mean rank (= sklearn's roc_auc_score).
+
+    numpy rather than sklearn: importing sklearn.metrics costs ~2 s, paid by every classifier cell of the matrix.
+    """
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0  # 1-based mean rank of each distinct score
+    n_pos = int(is_positive.sum())
+    n_neg = is_positive.size - n_pos
+    rank_sum = float(mean_rank[inverse.ravel()][is_positive].sum())
+    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
 def auroc_or_none(labels: np.ndarray, scores: np.ndarray) -> float | None:

@@ -72,11 +72,15 @@ def rows_labels(rows: pd.DataFrame, products: tuple[str, ...], conditional: bool
 NOT_IN_FINGERPRINT = ("checkpoint_every", "log_every", "eval_batch_size", "figure_examples", "map_sigma", "device")
 
 
-def fingerprint(cfg: AnomalyConfig, hparams: dict, sample_ids: list[str]) -> str:
-    """Identifies what a checkpoint was trained on, so resuming never mixes params or data."""
+def fingerprint(cfg: AnomalyConfig, hparams: dict, sample_ids: list[str], pixels: np.ndarray) -> str:
+    """Identifies what a checkpoint was trained on, so resuming never mixes params or data.
+
+    The pixels count as well as the ids: a regenerated dataset can reuse the same ids for other images."""
     trained = {k: v for k, v in as_dict(cfg).items() if k not in NOT_IN_FINGERPRINT}
     payload = json.dumps({"cfg": trained, "hparams": hparams, "ids": sorted(sample_ids)}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    digest = hashlib.sha256(payload.encode())
+    digest.update(np.ascontiguousarray(pixels).tobytes())
+    return digest.hexdigest()
 
 
 def train_all(prepared: PreparedData, train_table: pd.DataFrame, cfg: AnomalyConfig, out_dir: Path,
@@ -96,11 +100,12 @@ def train_all(prepared: PreparedData, train_table: pd.DataFrame, cfg: AnomalyCon
             msg = f"no Normal training images for product(s) {list(unit_products)} in the train split"
             raise ValueError(msg)
         hparams = network_hparams(cfg, prepared.image_size, channels, len(products) if conditional else 0)
-        data = TrainingData(to_model_tensor(rows_images(prepared, rows), channels),
-                            rows_labels(rows, products, conditional))
+        pixels = rows_images(prepared, rows)
+        data = TrainingData(to_model_tensor(pixels, channels), rows_labels(rows, products, conditional))
         start = time.perf_counter()
         _, state = train_model(data, cfg, hparams, out_dir / model_filename(unit),
-                               fingerprint(cfg, hparams, rows["sample_id"].tolist()), cfg.seed + i, device, unit)
+                               fingerprint(cfg, hparams, rows["sample_id"].tolist(), pixels), cfg.seed + i, device,
+                               unit)
         summary["units"][unit] = {"products": list(unit_products), "n_train_normals": len(rows),
                                   "seconds_this_run": round(time.perf_counter() - start, 2),
                                   "final": {row["phase"]: row for row in state.history}}  # last row per phase

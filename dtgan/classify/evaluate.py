@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
+from dtgan.anomaly.metrics import auroc
 from dtgan.constants import DOMAINS
 
 ALL_PRODUCTS = "all"
@@ -62,7 +62,7 @@ def defect_vs_normal_auroc(labels: np.ndarray, normal_scores: np.ndarray) -> flo
     is_defect = np.asarray(labels) != 0
     if is_defect.all() or not is_defect.any():
         return math.nan
-    return float(roc_auc_score(is_defect, 1.0 - np.asarray(normal_scores)))
+    return auroc(is_defect.astype(int), 1.0 - np.asarray(normal_scores, dtype=np.float64))
 
 
 def run_metrics(frame: pd.DataFrame, class_names: Sequence[str] = DOMAINS) -> dict:

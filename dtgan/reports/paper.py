@@ -100,6 +100,16 @@ TABLE18: dict[str, tuple[float, ...]] = {
 }
 
 
+# SDI's real training defects per product (protocol.md §1: classifier training, Scratches / Spots).
+SDI_TRAIN_DEFECTS: dict[str, tuple[int, int]] = {"A": (290, 58), "B": (117, 620), "C": (71, 208)}
+
+
+def paper_synthetic_share(product: str, size: int) -> float:
+    """Fraction of synthetic images in the paper's DT-GAN training sets of size 3N: each defect class filled to N."""
+    n = size // 3
+    return sum(max(n - real, 0) for real in SDI_TRAIN_DEFECTS[product]) / size
+
+
 def paper_scale_for(n: int) -> int:
     """The paper's tables are indexed by dataset size 3N (N real normals + N per defect class)."""
     return 3 * n

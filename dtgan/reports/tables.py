@@ -64,6 +64,7 @@ def load_classifier_cells(folder: Path, cells: list[tuple[str, int, str]]) -> Cl
             rows.append({"setting": setting, "scale": scale, "augment": augment, "product": product,
                          "error_mean": res["error_mean"], "error_std": res["error_std"],
                          "auroc_defect": res.get("auroc_defect_mean"), "n_test": res["n_test"],
+                         "n_train": res["n_train"], "n_synthetic": res.get("n_synthetic", 0),
                          "n_seeds": len(data["seeds"])})
     return ClassifierCells(pd.DataFrame(rows), meta)
 
@@ -95,15 +96,26 @@ def classifier_header(meta: dict[str, Any], what: str, seeds_per_row: bool = Fal
             "Paper: SDI, ImageNet-pretrained ResNet-50 (Table 15: EfficientNet-b4), 5 runs.")
 
 
+SYNTHETIC_SHARE = "synthetic share"
+
+
 def _our_rows(cells: ClassifierCells, product: str, scales: tuple[int, ...], settings: list[str],
               augment: str) -> list[dict[str, Any]]:
-    """One row per scale: mean ± std error of each setting for ``product`` (Tables 10 and 17)."""
+    """One row per scale: mean ± std error of each setting for ``product`` (Tables 10 and 17).
+
+    ``synthetic share`` is the fraction of synthetic images in the training sets of the DT-GAN settings (they add
+    the same number), so a row where the real defects already reach N — and every setting sees the same real
+    data — cannot pass for evidence about synthetic data.
+    """
     rows = []
     for scale in scales:
         row = {"product": product, "source": "ours", "N": scale, "size 3N": 3 * scale}
+        share = 0.0
         for s in settings:
             hit = one_row(cells.rows, product=product, scale=scale, setting=s, augment=augment)
             row[setting_label(s)] = fmt(hit.error_mean, hit.error_std)
+            share = max(share, hit.n_synthetic / hit.n_train)
+        row[SYNTHETIC_SHARE] = f"{100 * share:.0f} %"
         rows.append(row)
     return rows
 
@@ -116,7 +128,8 @@ def table10(cells: ClassifierCells, scales: tuple[int, ...], settings: tuple[str
         out += _our_rows(cells, product, scales, main, augment)
         for size, values in paper.TABLE10.get(product, {}).items():
             out.append({"product": product, "source": "paper", "N": size // 3, "size 3N": size,
-                        **{setting_label(s): fmt(*values[s]) for s in main if s in values}})
+                        **{setting_label(s): fmt(*values[s]) for s in main if s in values},
+                        SYNTHETIC_SHARE: f"{100 * paper.paper_synthetic_share(product, size):.0f} %"})
     return pd.DataFrame(out)
 
 
@@ -142,7 +155,8 @@ def table17(cells: ClassifierCells, scales: tuple[int, ...], ref_settings: list[
     for product in sorted(cells.rows["product"].unique()):
         out += _our_rows(cells, product, scales, settings, augment)
         for size, values in paper.TABLE17.get(product, {}).items():
-            row = {"product": product, "source": "paper", "N": size // 3, "size 3N": size}
+            row = {"product": product, "source": "paper", "N": size // 3, "size 3N": size,
+                   SYNTHETIC_SHARE: f"{100 * paper.paper_synthetic_share(product, size):.0f} %"}
             row.update({setting_label(k if k == "trad_aug" else f"reference_{k}"): fmt(v) for k, v in values.items()})
             out.append(row)
     return pd.DataFrame(out)

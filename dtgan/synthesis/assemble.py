@@ -8,11 +8,15 @@ or half from each (``mix``: the two halves differ by at most one). Validation an
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from dtgan.constants import DEFECT_DOMAINS, NORMAL
 from dtgan.synthesis.translate import derive_seed
+
+log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("source", "cache_index", "path", "label", "product", "sample_id", "mode")
 
@@ -102,6 +106,10 @@ def training_set(train: pd.DataFrame, synth: pd.DataFrame, scale: int, setting: 
                     msg = f"product {product!r} has {len(real)} real {domain} images, more than N={scale}"
                     raise AssembleError(msg)
                 real = _draw(real, scale, rng)
+            if len(real) == scale and setting != "trad_aug":
+                log.warning("scale N=%d, product %r, %s: the %d real images already reach N, so setting %s adds no "
+                            "synthetic %s (raise assemble.scales above the real counts)", scale, product, domain,
+                            len(real), setting, domain)
             try:
                 fill = fill_class(real, synth, product, domain, scale - len(real), setting, reference_sets, rng)
             except AssembleError as exc:

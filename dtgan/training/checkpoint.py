@@ -20,6 +20,7 @@ from dtgan.constants import DOMAINS
 from dtgan.params import as_dict, from_mapping
 from dtgan.runtime import save_torch, write_json
 from dtgan.training.config import GanConfig, LossWeights
+from dtgan.training.data import GanData
 from dtgan.training.ema import EMA_MODULES
 from dtgan.training.loop import MODULES, TrainingRun
 
@@ -41,17 +42,19 @@ class EmaNets:
     encoder: nn.Module
 
 
-def resolved_config(
-    cfg: GanConfig, weights: LossWeights, image_size: int, products: tuple[str, ...]
-) -> dict[str, Any]:
-    """What config.json records: gan section (incl. variant), loss weights, image size, products and domains."""
+def resolved_config(cfg: GanConfig, weights: LossWeights, data: GanData) -> dict[str, Any]:
+    """What config.json records: gan section (incl. variant), loss weights, image size, products, domains, and the
+    training data's fingerprint — so a persisted checkpoint from other data (a changed dataset or split) is ignored
+    rather than resumed."""
     return {
         "gan": as_dict(cfg),
         "loss_weights": as_dict(weights),
         "variant": cfg.variant,
-        "image_size": int(image_size),
-        "products": list(products),
+        "image_size": data.image_size,
+        "products": list(data.product_names),
         "domains": list(DOMAINS),
+        "data_sha256": data.fingerprint(),
+        "num_images": len(data.domains),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,15 @@ class GanData:
     @property
     def num_products(self) -> int:
         return len(self.product_names)
+
+    def fingerprint(self) -> str:
+        """sha256 of the pixels, labels and product names: a checkpoint trained on other data must not resume."""
+        digest = hashlib.sha256()
+        digest.update(self.images.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(np.ascontiguousarray(self.domains, dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(self.products, dtype=np.int64).tobytes())
+        digest.update("\0".join(self.product_names).encode())
+        return digest.hexdigest()
 
 
 def gan_training_data(prepared: Any, split: pd.DataFrame) -> GanData:
