@@ -1,6 +1,6 @@
 """Benchmark one DT-GAN training iteration (2 D steps + 2 G steps + EMA): ms/iteration, FLOP/s, peak memory.
 
-python -m benchmarks.bench_gan --profile default --params params.yaml      # gan section of params.yaml
+python -m benchmarks.bench_gan --profile default --params params.yaml   # gan section + data.image_size of params
 python -m benchmarks.bench_gan --profile paper                             # batch 4, 128 px, max_channels 512
 python -m benchmarks.bench_gan --image-size 64 --max-channels 64 --batch-size 8 --iters 5
 
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 
-from dtgan.params import load_section
+from dtgan.params import load_section, read_params
 from dtgan.runtime import setup_logging
 from dtgan.training.config import GanConfig, LossWeights
 from dtgan.training.data import GanData
@@ -92,7 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=("default", "paper", "custom"), default="custom")
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="default: data.image_size of --params for --profile default, 64 for custom")
     parser.add_argument("--max-channels", type=int, default=None)
     parser.add_argument("--fg-channels", type=int, default=None)
     parser.add_argument("--mapping-hidden", type=int, default=None)
@@ -105,10 +106,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def config_from_args(args: argparse.Namespace) -> tuple[GanConfig, int]:
     if args.profile == "paper":
         return dataclasses.replace(GanConfig(), **PAPER), PAPER_IMAGE_SIZE
-    cfg = load_section(GanConfig, args.params, "gan") if args.profile == "default" else GanConfig()
+    if args.profile == "default":
+        cfg = load_section(GanConfig, args.params, "gan")
+        image_size = args.image_size or int(read_params(args.params)["data"]["image_size"])
+    else:
+        cfg, image_size = GanConfig(), args.image_size or 64
     overrides = {"max_channels": args.max_channels, "fg_channels": args.fg_channels, "variant": args.variant,
                  "batch_size": args.batch_size, "mapping_hidden": args.mapping_hidden}
-    return dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None}), args.image_size
+    return dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None}), image_size
 
 
 def main(argv: list[str] | None = None) -> None:

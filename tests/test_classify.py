@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -313,6 +315,23 @@ def test_image_set_rejects_bad_input() -> None:
         ImageSet(good.images, good.labels + 5, good.is_synthetic, good.products, name="train")
     with pytest.raises(ValueError, match="train: products has 2 entries"):
         ImageSet(good.images, good.labels, good.is_synthetic, good.products[:2], name="train")
+
+
+def test_synthetic_png_must_match_its_manifest_hash(tmp_path) -> None:
+    from PIL import Image
+
+    from dtgan.classify.data import manifest_images
+    from dtgan.data.table import DataError
+
+    path = tmp_path / "s.png"
+    Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(path)
+    row = {"source": "synthetic", "cache_index": -1, "path": str(path), "label": "Spots", "product": "A",
+           "sample_id": "s", "mode": "latent", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    cache = np.zeros((1, 8, 8, 3), np.uint8)
+    assert (manifest_images(pd.DataFrame([row]), cache) == 7).all()
+    Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(path)  # regenerated after assemble wrote the manifest
+    with pytest.raises(DataError, match=r"s\.png differs from the sha256"):
+        manifest_images(pd.DataFrame([row]), cache)
 
 
 # --- training ----------------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,9 +59,10 @@ def test_four_outputs_per_pool_normal(pipeline):
         lambda g: sorted(zip(g["target_domain"], g["mode"], strict=True)))
     expected = [("Scratches", "latent"), ("Scratches", "reference"), ("Spots", "latent"), ("Spots", "reference")]
     assert all(v == expected for v in per_source)
-    for path in manifest["path"]:
+    for path, sha256 in zip(manifest["path"], manifest["sha256"], strict=True):
         with Image.open(path) as img:
             assert img.size == (32, 32)
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256
     refs = manifest[manifest["mode"] == "reference"]
     gan = load_split(pipeline["splits"], "gan_train").set_index("sample_id")
     assert (gan.loc[refs["reference_id"], "domain"].to_numpy() == refs["target_domain"].to_numpy()).all()
@@ -90,6 +93,9 @@ def test_assembled_sets_exclude_val_and_test(pipeline):
     for path in (pipeline["root"] / "assembled").glob("train_*.csv"):
         manifest = pd.read_csv(path, keep_default_na=False)
         assert not set(manifest["sample_id"]) & held_out, path.name
+        synthetic = manifest["source"] == "synthetic"
+        assert (manifest.loc[synthetic, "sha256"].str.len() == 64).all()
+        assert (manifest.loc[~synthetic, "sha256"] == "").all()
         real_ids = set(manifest.loc[manifest["source"] == "real", "sample_id"])
         assert real_ids <= set(load_split(pipeline["splits"], "train")["sample_id"])
         assert (manifest.groupby(["product", "label"]).size() == int(path.stem.split("_N")[1])).all()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -11,9 +15,15 @@ from dtgan.constants import DOMAIN_INDEX
 from dtgan.data.table import DataError
 
 
-def _load_png(path: str, size: int) -> np.ndarray:
+def _load_png(path: str, size: int, sha256: str = "") -> np.ndarray:
+    """A synthetic PNG, checked against the sha256 its manifest recorded (the manifest is the DVC dependency)."""
     try:
-        with Image.open(path) as img:
+        data = Path(path).read_bytes()
+        if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+            msg = (f"synthetic image {path} differs from the sha256 its manifest recorded: the synthetic images "
+                   "changed after `assemble` wrote the manifest; rerun `dvc repro`")
+            raise DataError(msg)
+        with Image.open(io.BytesIO(data)) as img:
             array = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except OSError as exc:
         msg = f"synthetic image {path} could not be read ({exc}); rerun the synthesize stage"
@@ -28,8 +38,9 @@ def manifest_images(manifest: pd.DataFrame, cache: np.ndarray) -> np.ndarray:
     """uint8 (N, H, W, 3) for manifest rows, in order."""
     size = cache.shape[1]
     out = np.empty((len(manifest), size, size, 3), np.uint8)
-    for i, row in enumerate(manifest.itertuples()):
-        out[i] = cache[int(row.cache_index)] if row.source == "real" else _load_png(row.path, size)
+    hashes = manifest["sha256"].fillna("").astype(str) if "sha256" in manifest else pd.Series("", manifest.index)
+    for i, (row, sha256) in enumerate(zip(manifest.itertuples(), hashes, strict=True)):
+        out[i] = cache[int(row.cache_index)] if row.source == "real" else _load_png(row.path, size, sha256)
     return out
 
 

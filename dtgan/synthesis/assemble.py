@@ -18,7 +18,8 @@ from dtgan.synthesis.translate import derive_seed
 
 log = logging.getLogger(__name__)
 
-MANIFEST_COLUMNS = ("source", "cache_index", "path", "label", "product", "sample_id", "mode")
+# sha256: of a synthetic row's PNG (empty for real rows), so the manifest changes whenever its images do.
+MANIFEST_COLUMNS = ("source", "cache_index", "path", "label", "product", "sample_id", "mode", "sha256")
 
 
 class AssembleError(ValueError):
@@ -29,7 +30,8 @@ def real_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Manifest rows for real images (from a split table)."""
     return pd.DataFrame({"source": "real", "cache_index": frame["cache_index"].astype(int).to_numpy(), "path": "",
                          "label": frame["domain"].to_numpy(), "product": frame["product"].to_numpy(),
-                         "sample_id": frame["sample_id"].to_numpy(), "mode": ""}, columns=list(MANIFEST_COLUMNS))
+                         "sample_id": frame["sample_id"].to_numpy(), "mode": "", "sha256": ""},
+                        columns=list(MANIFEST_COLUMNS))
 
 
 def synthetic_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -37,7 +39,9 @@ def synthetic_rows(frame: pd.DataFrame) -> pd.DataFrame:
     mode = np.where(frame["mode"] == "latent", "latent", "reference_" + frame["reference_set"].astype(str))
     return pd.DataFrame({"source": "synthetic", "cache_index": -1, "path": frame["path"].to_numpy(),
                          "label": frame["target_domain"].to_numpy(), "product": frame["product"].to_numpy(),
-                         "sample_id": frame["synth_id"].to_numpy(), "mode": mode}, columns=list(MANIFEST_COLUMNS))
+                         "sample_id": frame["synth_id"].to_numpy(), "mode": mode,
+                         "sha256": frame["sha256"].to_numpy() if "sha256" in frame else ""},
+                        columns=list(MANIFEST_COLUMNS))
 
 
 def _draw(frame: pd.DataFrame, n: int, rng: np.random.Generator, replace: bool = False) -> pd.DataFrame:

@@ -8,6 +8,7 @@ params give byte-identical images whatever the batch size or the pool size.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,9 @@ from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
 
 log = logging.getLogger(__name__)
 
+# sha256 of the PNG file: the classifier manifests carry it, so a cell reruns (DVC) exactly when its images change.
 MANIFEST_COLUMNS = ("synth_id", "source_id", "product", "target_domain", "mode", "reference_set", "seed",
-                    "reference_id", "variant", "path")
+                    "reference_id", "variant", "path", "sha256")
 
 
 def derive_seed(*parts: object) -> int:
@@ -148,9 +150,12 @@ def _run_batch(tr: Translator, sources: pd.DataFrame, images: np.ndarray, refere
     for k, (job, (_, source)) in enumerate(zip(batch, src.iterrows(), strict=True)):
         path = _output_path(out_dir, source["product"], job, source["sample_id"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(out[k]).save(path)
+        png = io.BytesIO()
+        Image.fromarray(out[k]).save(png, format="PNG")
+        path.write_bytes(png.getvalue())
         rows.append({"synth_id": str(path.relative_to(out_dir).with_suffix("")), "source_id": source["sample_id"],
                      "product": source["product"], "target_domain": job.target_domain, "mode": job.mode,
                      "reference_set": job.reference_set, "seed": seeds[k],
-                     "reference_id": refs[k]["sample_id"] if refs else "", "variant": variant, "path": str(path)})
+                     "reference_id": refs[k]["sample_id"] if refs else "", "variant": variant, "path": str(path),
+                     "sha256": hashlib.sha256(png.getvalue()).hexdigest()})
     return rows
