@@ -25,6 +25,7 @@ from dtgan.classify.models import build_classifier
 from dtgan.classify.train import ImageSet, classification_loss, train_classifier
 from dtgan.constants import DOMAIN_INDEX
 from dtgan.data import PreparedData, load_prepared, load_split
+from dtgan.params import load_section, read_params
 from dtgan.runtime import pick_device, setup_logging, write_json
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,12 @@ def balanced_train(frame: pd.DataFrame, per_class: int, seed: int) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
-def train_throughput(cfg: ClassifierConfig, device: torch.device, batches: int = 5) -> float:
-    """Training images/s (forward, backward, SGD step, augmentation) on random 64 px uint8 batches."""
+def train_throughput(cfg: ClassifierConfig, device: torch.device, batches: int = 5, image_size: int = 64) -> float:
+    """Training images/s (forward, backward, SGD step, augmentation) on random uint8 batches of ``image_size``."""
     model = build_classifier(cfg, 3, with_source_head=True).to(device).train()
     augment = build_augmenter(cfg, 3)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
-    images = torch.randint(0, 256, (cfg.batch_size, 3, 64, 64), dtype=torch.uint8)
+    images = torch.randint(0, 256, (cfg.batch_size, 3, image_size, image_size), dtype=torch.uint8)
     labels, sources = torch.randint(0, 3, (cfg.batch_size,)), torch.randint(0, 2, (cfg.batch_size,))
     seconds = []
     for step in range(batches + 1):  # the first step warms up and is not timed
@@ -105,17 +106,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch default)")
     parser.add_argument("--skip-compare", action="store_true", help="only measure throughput")
     parser.add_argument("--out", default="")
+    parser.add_argument("--params", default="params.yaml", help="its classifier section is the measured default")
     args = parser.parse_args(argv)
     setup_logging()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device("auto")
     base = ClassifierConfig(epochs=args.epochs, augment="trad", seeds=(0,))
+    committed = load_section(ClassifierConfig, args.params, "classifier")
+    data_size = int(read_params(args.params)["data"]["image_size"])  # what the cells feed the classifier
     speed = {}
-    for backbone, pretrained, size in (("resnet50", "none", 64), *CANDIDATES):
-        cfg = replace(base, backbone=backbone, pretrained=pretrained, input_size=size)
-        speed[f"{backbone}@{size}"] = train_throughput(cfg, device)
-        log.info("training throughput %s@%d: %.1f images/s", backbone, size, speed[f"{backbone}@{size}"])
+    # The committed default backbone and ResNet-50 at the committed input size and batch (ResNet-50 from random
+    # weights: the cost of a step does not depend on them), then the candidates of the comparison.
+    runs = [(f"default: {committed.backbone}", committed),
+            ("default settings with resnet50", replace(committed, backbone="resnet50", pretrained="none"))]
+    runs += [(f"candidate: {b}", replace(base, backbone=b, pretrained=p, input_size=size)) for b, p, size in CANDIDATES]
+    for name, cfg in runs:
+        key = f"{name} @ {cfg.input_size} px, batch {cfg.batch_size}"
+        speed[key] = train_throughput(cfg, device, image_size=data_size)
+        log.info("training throughput %s: %.1f images/s", key, speed[key])
     rows = [] if args.skip_compare else compare_backbones(args, base, device)
     report = {"device": str(device), "threads": torch.get_num_threads(), "train_images_per_s": speed,
               "comparison": rows}

@@ -72,20 +72,34 @@ def bench(cfg: GanConfig, image_size: int, iters: int) -> dict:
     nets = build_nets(cfg, image_size, data.num_domains, data.num_products, seed=cfg.seed)
     params = sum(p.numel() for n in ("generator", "mapping", "encoder", "discriminator")
                  for p in getattr(nets, n).parameters())
-    run = build_run(cfg, data, nets, torch.device("cpu"))
     weights = LossWeights()
-    flops = count_iteration_flops(run, cfg, weights)  # also the warm-up
+    gan_cfg = dataclasses.replace(cfg, warmup_iters=0)  # a GAN iteration, never a (much cheaper) warm-up step
+    run = build_run(gan_cfg, data, nets, torch.device("cpu"))
+    flops = count_iteration_flops(run, gan_cfg, weights)  # also the warm-up iteration of the timing
     start = time.perf_counter()
     for _ in range(iters):
-        train_iteration(run, cfg, weights)
+        train_iteration(run, gan_cfg, weights)
     seconds = (time.perf_counter() - start) / iters
-    return {
+    result = {
         "variant": cfg.variant, "image_size": image_size, "batch_size": cfg.batch_size,
         "max_channels": cfg.max_channels, "parameters": params, "ms_per_iteration": 1000 * seconds,
         "gflop_per_iteration": flops / 1e9, "achieved_gflops": flops / seconds / 1e9,
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
-        "threads": torch.get_num_threads(),
     }
+    if cfg.warmup_iters:
+        result["ms_per_warmup_step"] = 1000 * _time_warmup_step(cfg, data, nets, weights, iters)
+    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    result["threads"] = torch.get_num_threads()
+    return result
+
+
+def _time_warmup_step(cfg: GanConfig, data: GanData, nets, weights: LossWeights, iters: int) -> float:
+    """Seconds per non-adversarial warm-up step (gan.warmup_iters of them precede the GAN iterations)."""
+    run = build_run(cfg, data, nets, torch.device("cpu"))
+    train_iteration(run, cfg, weights)  # warm-up of the timing itself
+    start = time.perf_counter()
+    for _ in range(iters):
+        train_iteration(run, cfg, weights)
+    return (time.perf_counter() - start) / iters
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
