@@ -76,30 +76,27 @@ def bench(cfg: GanConfig, image_size: int, iters: int) -> dict:
     gan_cfg = dataclasses.replace(cfg, warmup_iters=0)  # a GAN iteration, never a (much cheaper) warm-up step
     run = build_run(gan_cfg, data, nets, torch.device("cpu"))
     flops = count_iteration_flops(run, gan_cfg, weights)  # also the warm-up iteration of the timing
-    start = time.perf_counter()
-    for _ in range(iters):
-        train_iteration(run, gan_cfg, weights)
-    seconds = (time.perf_counter() - start) / iters
+    seconds = _seconds_per_step(run, gan_cfg, weights, iters)
     result = {
         "variant": cfg.variant, "image_size": image_size, "batch_size": cfg.batch_size,
         "max_channels": cfg.max_channels, "parameters": params, "ms_per_iteration": 1000 * seconds,
         "gflop_per_iteration": flops / 1e9, "achieved_gflops": flops / seconds / 1e9,
     }
-    if cfg.warmup_iters:
-        result["ms_per_warmup_step"] = 1000 * _time_warmup_step(cfg, data, nets, weights, iters)
+    if cfg.warmup_iters > iters:  # a fresh run is in its warm-up phase; one untimed step, then `iters` timed ones
+        warmup_run = build_run(cfg, data, nets, torch.device("cpu"))
+        train_iteration(warmup_run, cfg, weights)
+        result["ms_per_warmup_step"] = 1000 * _seconds_per_step(warmup_run, cfg, weights, iters)
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     result["threads"] = torch.get_num_threads()
     return result
 
 
-def _time_warmup_step(cfg: GanConfig, data: GanData, nets, weights: LossWeights, iters: int) -> float:
-    """Seconds per non-adversarial warm-up step (gan.warmup_iters of them precede the GAN iterations)."""
-    run = build_run(cfg, data, nets, torch.device("cpu"))
-    train_iteration(run, cfg, weights)  # warm-up of the timing itself
+def _seconds_per_step(run, cfg: GanConfig, weights: LossWeights, steps: int) -> float:
+    """Mean wall time of the next ``steps`` training steps of ``run`` (GAN iterations or warm-up steps)."""
     start = time.perf_counter()
-    for _ in range(iters):
+    for _ in range(steps):
         train_iteration(run, cfg, weights)
-    return (time.perf_counter() - start) / iters
+    return (time.perf_counter() - start) / steps
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
