@@ -160,30 +160,19 @@ def load_imagenet_state(backbone: str, weights_path: str | Path = "") -> dict[st
 
 def _load_into(model: nn.Module, state: dict[str, torch.Tensor], backbone: str) -> None:
     if backbone == "efficientnet_lite0" and set(state) != set(model.state_dict()):
-        state = rename_by_position(state, model.state_dict())
+        # The package's efficientnet_pytorch names -> timm's: the same explicit mapping the metrics' extractor uses.
+        from dtgan.metrics.features import convert_lite0_state_dict  # noqa: PLC0415 - only this backbone needs it
+
+        try:
+            state = convert_lite0_state_dict(state, model)
+        except (KeyError, ValueError, IndexError) as exc:
+            msg = f"ImageNet weights do not fit classifier.backbone={backbone}: unexpected weight name {exc}"
+            raise ValueError(msg) from exc
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         msg = f"ImageNet weights do not fit classifier.backbone={backbone}: {exc}"
         raise ValueError(msg) from exc
-
-
-def rename_by_position(state: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Map a state dict with another naming scheme onto ``target``'s keys, tensor by tensor in order.
-
-    The efficientnet-lite0 package stores the weights in efficientnet_pytorch's naming (``_blocks.0._bn1...``);
-    timm's ``efficientnet_lite0`` has the same tensors in the same order under other names. Every shape must match.
-    """
-    if len(state) != len(target):
-        msg = f"cannot map {len(state)} weight tensors onto a model with {len(target)}"
-        raise ValueError(msg)
-    renamed = {}
-    for (src_key, tensor), (dst_key, ref) in zip(state.items(), target.items(), strict=True):
-        if tensor.shape != ref.shape:
-            msg = f"weight {src_key} {tuple(tensor.shape)} does not fit {dst_key} {tuple(ref.shape)}"
-            raise ValueError(msg)
-        renamed[dst_key] = tensor
-    return renamed
 
 
 def _spec(backbone: str) -> BackboneSpec:

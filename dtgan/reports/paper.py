@@ -108,8 +108,3 @@ def paper_synthetic_share(product: str, size: int) -> float:
     """Fraction of synthetic images in the paper's DT-GAN training sets of size 3N: each defect class filled to N."""
     n = size // 3
     return sum(max(n - real, 0) for real in SDI_TRAIN_DEFECTS[product]) / size
-
-
-def paper_scale_for(n: int) -> int:
-    """The paper's tables are indexed by dataset size 3N (N real normals + N per defect class)."""
-    return 3 * n
