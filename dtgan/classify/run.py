@@ -47,29 +47,33 @@ def _summarise_product(runs: list[RunResult], n_train: int, n_synthetic: int) ->
             "confusion": np.sum([r.metrics["confusion_matrix"] for r in runs], axis=0).tolist(),
             "auroc_defect_mean": float(np.mean(aurocs)) if aurocs else None,
             "best_epochs": [r.best_epoch for r in runs], "n_train": n_train, "n_synthetic": n_synthetic,
-            "n_test": int(runs[0].metrics["n_test"]), "source_head": runs[0].has_source_head,
-            "train_seconds": float(sum(r.train_seconds for r in runs))}
+            "n_test": int(runs[0].metrics["n_test"]), "source_head": runs[0].has_source_head}
 
 
 def run_cell(cfg: ClassifierConfig, manifests: dict[str, pd.DataFrame], prepared_dir: Path, out: Path,
              metrics_path: Path, profile: str) -> dict[str, Any]:
     prepared = load_prepared(prepared_dir)
     device = pick_device(cfg.device)
-    products, predictions, histories = {}, [], []
+    products, predictions, histories, timings = {}, [], [], {}
     for product in sorted(manifests["train"]["product"].unique()):
         sets = {name: image_set(m[m["product"] == product], prepared.images, f"{name} ({product})")
                 for name, m in manifests.items()}
         runs = _product_runs(cfg, sets, device)
         products[product] = _summarise_product(runs, len(sets["train"]), int(sets["train"].is_synthetic.sum()))
+        timings[product] = {"train_seconds": float(sum(r.train_seconds for r in runs))}
         predictions += [r.predictions.assign(seed=r.seed) for r in runs]
         histories += [pd.DataFrame(r.history).assign(product=product, seed=r.seed) for r in runs]
         log.info("product %s: test error %.2f%% over seeds %s", product, products[product]["error_mean"],
                  list(cfg.seeds))
     write_csv(out / "predictions.csv", pd.concat(predictions, ignore_index=True))
     write_csv(out / "history.csv", pd.concat(histories, ignore_index=True))
+    # Wall times are not results: they go beside the predictions, not into the metrics (`dvc metrics diff` stays
+    # empty when only the machine's speed changed).
+    write_json(out / "timing.json", timings)
+    write_json(out / "config.json", as_dict(cfg))  # the settings record, beside the results (not a metric)
     result = {"dataset": json.loads((prepared_dir / "meta.json").read_text())["source"], "profile": profile,
               "backbone": cfg.backbone, "pretrained": cfg.pretrained, "weights": weights_label(cfg),
               "input_size": cfg.input_size or prepared.image_size, "epochs": cfg.epochs, "augment": cfg.augment,
-              "seeds": list(cfg.seeds), "config": as_dict(cfg), "products": products}
+              "seeds": list(cfg.seeds), "products": products}
     write_json(metrics_path, result)
     return result
