@@ -24,7 +24,8 @@ from dtgan.classify.config import ClassifierConfig
 from dtgan.classify.models import build_classifier
 from dtgan.classify.train import ImageSet, classification_loss, train_classifier
 from dtgan.constants import DOMAIN_INDEX
-from dtgan.data import PreparedData, load_prepared, load_split
+from dtgan.data.cache import PreparedData, load_prepared
+from dtgan.data.split import load_split
 from dtgan.params import load_section, read_params
 from dtgan.runtime import pick_device, setup_logging, write_json
 

@@ -24,7 +24,7 @@ import yaml
 from dtgan.classify.config import ClassifierConfig
 from dtgan.classify.data import image_set
 from dtgan.classify.train import train_classifier
-from dtgan.data import load_prepared
+from dtgan.data.cache import load_prepared
 from dtgan.params import from_mapping, load_section
 from dtgan.runtime import pick_device, setup_logging
 

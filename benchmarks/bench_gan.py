@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.training.data import GanData
+from dtgan.gans.dtgan.training.loop import build_run, train_iteration
 from dtgan.params import load_section, read_params
 from dtgan.runtime import setup_logging
-from dtgan.training.config import GanConfig, LossWeights
-from dtgan.training.data import GanData
-from dtgan.training.loop import build_run, train_iteration
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,11 @@ def count_iteration_flops(run: object, cfg: GanConfig, weights: LossWeights) -> 
     return counter.get_total_flops()
 
 
-def bench(cfg: GanConfig, image_size: int, iters: int) -> dict:
-    from dtgan.models.build import build_nets
+def bench(cfg: GanConfig, variant: str, image_size: int, iters: int) -> dict:
+    from dtgan.gans.dtgan.nets.build import build_nets
 
     data = random_data(image_size)
-    nets = build_nets(cfg, image_size, data.num_domains, data.num_products, seed=cfg.seed)
+    nets = build_nets(cfg, variant, image_size, data.num_domains, data.num_products, seed=cfg.seed)
     params = sum(p.numel() for n in ("generator", "mapping", "encoder", "discriminator")
                  for p in getattr(nets, n).parameters())
     weights = LossWeights()
@@ -78,7 +78,7 @@ def bench(cfg: GanConfig, image_size: int, iters: int) -> dict:
     flops = count_iteration_flops(run, gan_cfg, weights)  # also the warm-up iteration of the timing
     seconds = _seconds_per_step(run, gan_cfg, weights, iters)
     result = {
-        "variant": cfg.variant, "image_size": image_size, "batch_size": cfg.batch_size,
+        "variant": variant, "image_size": image_size, "batch_size": cfg.batch_size,
         "max_channels": cfg.max_channels, "parameters": params, "ms_per_iteration": 1000 * seconds,
         "gflop_per_iteration": flops / 1e9, "achieved_gflops": flops / seconds / 1e9,
     }
@@ -109,7 +109,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fg-channels", type=int, default=None)
     parser.add_argument("--mapping-hidden", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--variant", default=None)
+    parser.add_argument("--variant", default="e")
     parser.add_argument("--iters", type=int, default=5)
     return parser.parse_args(argv)
 
@@ -122,7 +122,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[GanConfig, int]:
         image_size = args.image_size or int(read_params(args.params)["data"]["image_size"])
     else:
         cfg, image_size = GanConfig(), args.image_size or 64
-    overrides = {"max_channels": args.max_channels, "fg_channels": args.fg_channels, "variant": args.variant,
+    overrides = {"max_channels": args.max_channels, "fg_channels": args.fg_channels,
                  "batch_size": args.batch_size, "mapping_hidden": args.mapping_hidden}
     return dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None}), image_size
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
     args = parse_args(argv)
     cfg, image_size = config_from_args(args)
-    result = bench(cfg, image_size, args.iters)
+    result = bench(cfg, args.variant, image_size, args.iters)
     result["matmul_peak_gflops"] = matmul_peak_gflops()
     result["fraction_of_peak"] = result["achieved_gflops"] / result["matmul_peak_gflops"]
     log.info("%s", json.dumps(result, indent=2))

@@ -7,7 +7,7 @@ each source's mean colour):
 - ``in_lrelu_conv_he``: spec §10's guess, StarGAN v2's to_rgb (IN -> LReLU -> 1x1 conv), He init;
 - ``in_lrelu_conv_small``: the same with the conv initialised N(0, 0.02);
 - ``conv_he``: the supplement's 1x1 conv alone, He init (StarGAN v2's he_init everywhere);
-- ``conv_small``: the 1x1 conv with the N(0, 0.02) init that dtgan uses (dtgan.models.build.init_fusion).
+- ``conv_small``: the 1x1 conv with the N(0, 0.02) init that dtgan uses (dtgan.gans.dtgan.nets.build.init_fusion).
 
     python -m benchmarks.bench_gan_design --steps 300   # after `dvc repro split`
 """
@@ -15,7 +15,6 @@ each source's mean colour):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import time
 
@@ -23,11 +22,13 @@ import torch
 from torch import nn
 
 from dtgan.constants import DOMAIN_INDEX
-from dtgan.data import images_to_tensor, load_prepared, load_split
-from dtgan.models.build import build_nets, he_init, init_fusion
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor
+from dtgan.gans.dtgan.config import GanConfig
+from dtgan.gans.dtgan.nets.build import build_nets, he_init, init_fusion
 from dtgan.params import load_section
 from dtgan.runtime import setup_logging
-from dtgan.training.config import GanConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def reconstruct(cfg: GanConfig, design: str, data: tuple, held: tuple, steps: int) -> tuple[float, float]:
-    nets = build_nets(cfg, data[0].shape[-1], 3, 3, seed=1)
+    nets = build_nets(cfg, "e", data[0].shape[-1], 3, 3, seed=1)
     g, e = nets.generator, nets.encoder
     torch.manual_seed(1)  # he_init of a replacement layer draws from the global RNG
     replacement = fusion_layer(design, g.max_channels)
@@ -94,7 +95,7 @@ def main() -> None:
     train, val = load_split(args.splits, "gan_train"), load_split(args.splits, "val")
     data = (images_to_tensor(prepared.images[train["cache_index"].to_numpy()]), domain_tensor(train))
     held = (images_to_tensor(prepared.images[val["cache_index"].to_numpy()]), domain_tensor(val))
-    cfg = dataclasses.replace(load_section(GanConfig, args.params, "gan"), variant="e")
+    cfg = load_section(GanConfig, args.params, "gan")
     x = held[0]
     flat = x.mean((2, 3), keepdim=True).expand_as(x)
     log.info("%d held-out images; per-image-mean predictor: L1 %.4f, PSNR %.2f dB", len(x),

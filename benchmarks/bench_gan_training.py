@@ -25,11 +25,13 @@ import torch
 import yaml
 
 from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX
-from dtgan.data import images_to_tensor, load_prepared, load_split, tensor_to_uint8
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
 from dtgan.evaluation.classifier import load_eval_classifier, predict_domains
+from dtgan.gans.dtgan.artefact import load_ema
 from dtgan.metrics.quality import psnr
 from dtgan.runtime import setup_logging
-from dtgan.training.checkpoint import load_ema
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 import yaml
 
-from dtgan.metrics import EFFNET_LITE0, build_extractor, extract_features, feature_stats, frechet_distance
-from dtgan.metrics.frechet import frechet_distance_scipy
+from dtgan.metrics.features import build_extractor, extract_features
+from dtgan.metrics.frechet import feature_stats, frechet_distance, frechet_distance_scipy
+from dtgan.metrics.values import EFFNET_LITE0
 from dtgan.runtime import pick_device, setup_logging, write_json
 
 log = logging.getLogger(__name__)

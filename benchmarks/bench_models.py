@@ -24,11 +24,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from dtgan.constants import DOMAINS
-from dtgan.models import GanNets, build_nets
+from dtgan.gans.dtgan.config import GanConfig
+from dtgan.gans.dtgan.nets.build import GanNets, build_nets
 from dtgan.params import load_section
 from dtgan.profiles import profile_params
 from dtgan.runtime import setup_logging, write_json
-from dtgan.training.config import GanConfig
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,10 @@ def _generator_step(nets: GanNets, x: torch.Tensor, z: torch.Tensor, y: torch.Te
     total.backward()
 
 
-def bench_variant(cfg: GanConfig, image_size: int, repeats: int) -> dict:
-    nets = build_nets(cfg, image_size, len(DOMAINS), NUM_PRODUCTS, seed=0)
+def bench_variant(cfg: GanConfig, variant: str, image_size: int, repeats: int) -> dict:
+    nets = build_nets(cfg, variant, image_size, len(DOMAINS), NUM_PRODUCTS, seed=0)
     calls = forward_calls(nets, cfg, image_size)
-    result: dict = {"variant": cfg.variant, "parameters": nets.parameter_counts()}
+    result: dict = {"variant": variant, "parameters": nets.parameter_counts()}
     result["parameters"]["total"] = sum(result["parameters"].values())
     result["gflop_forward"] = {name: count_flops(fn) / 1e9 for name, fn in calls.items() if name != "fwd_bwd"}
     if repeats == 0:  # counts only (the paper configuration takes minutes per variant on 2 CPU cores)
@@ -119,9 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     for profile in args.profiles:
         base, image_size = profile_config(profile, args.params)
         for variant in args.variants:
-            cfg = GanConfig(**{**base.__dict__, "variant": variant})
+            cfg = base
             log.info("profile %s, variant %s, %d px, batch %d", profile, variant, image_size, cfg.batch_size)
-            row = bench_variant(cfg, image_size, args.repeats)
+            row = bench_variant(cfg, variant, image_size, args.repeats)
             row.update(profile=profile, image_size=image_size, batch_size=cfg.batch_size,
                        max_channels=cfg.max_channels, threads=torch.get_num_threads())
             log.info("%s", json.dumps(row))

@@ -3,7 +3,7 @@
     python -m benchmarks.bench_synthesis [--repeats 3] [--params params.yaml]
 
 Random weights stand in for trained ones (the cost does not depend on their values). Latent-guided: one mapping
-network call and one generator call per batch, as in dtgan/synthesis/translate.py (which calls M per image).
+network call and one generator call per batch, as in dtgan/gans/dtgan/synthesize.py (which calls M per image).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from dtgan.models.build import build_nets
+from dtgan.gans.dtgan.config import GanConfig
+from dtgan.gans.dtgan.nets.build import build_nets
 from dtgan.params import load_section, read_params
-from dtgan.training.config import GanConfig
 
 PAPER = (GanConfig(), 128, 4)  # the gan defaults are the paper's (supplement Tables 11-13), batch 4 at 128 px
 
@@ -30,7 +30,7 @@ def default_config(params_path: str) -> tuple[GanConfig, int, int]:
 
 @torch.no_grad()
 def images_per_second(cfg: GanConfig, image_size: int, batch: int, repeats: int) -> float:
-    nets = build_nets(cfg, image_size, 3, 3, seed=0)
+    nets = build_nets(cfg, "e", image_size, 3, 3, seed=0)
     generator, mapping = nets.generator.eval(), nets.mapping.eval()
     x = torch.rand(batch, 3, image_size, image_size) * 2 - 1
     y = torch.ones(batch, dtype=torch.long)

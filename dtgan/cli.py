@@ -1,4 +1,9 @@
-"""Shared command-line plumbing for the thin stage modules under ``stages/``."""
+"""The one runner of every stage under ``stages/``: parse arguments, set up logging, run, report user errors.
+
+A :class:`dtgan.errors.UserError` (a bad params value, bad data, a missing weights file, a checkpoint that does not
+fit) ends the process with one line naming the key or file and what to do, and exit status 2, never a traceback.
+Called from Python (``main(argv)`` in tests), the exception propagates so the caller can inspect it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from dtgan.data.table import DataError
-from dtgan.params import ParamsError
+from dtgan.errors import UserError
 from dtgan.runtime import setup_logging
 
 log = logging.getLogger(__name__)
+
+USER_ERROR_EXIT = 2
 
 
 def stage_parser(description: str) -> argparse.ArgumentParser:
@@ -22,14 +28,14 @@ def stage_parser(description: str) -> argparse.ArgumentParser:
 
 def run_stage(body: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
               argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run ``body``; user errors (bad params or data) end with a one-line message and exit 2."""
+    """Parse ``argv`` (None: the command line), run ``body``; a user error exits 2 with a one-line message."""
     args = parser.parse_args(argv)
     setup_logging()
     try:
         body(args)
-    except (ParamsError, DataError) as exc:
-        log.error("%s", exc)
+    except UserError as exc:
         if argv is not None:  # called from Python (tests): let the caller see the exception
             raise
-        sys.exit(2)
+        log.error("%s", exc)
+        sys.exit(USER_ERROR_EXIT)
     return 0

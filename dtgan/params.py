@@ -17,13 +17,11 @@ from typing import Any, TypeVar
 
 import yaml
 
+from dtgan.errors import ParamsError
+
 T = TypeVar("T")
 
 DEFAULT_PARAMS = Path("params.yaml")
-
-
-class ParamsError(ValueError):
-    """A params.yaml value that a stage cannot use; the message says which key and what is allowed."""
 
 
 def field_spec(
@@ -36,12 +34,16 @@ def field_spec(
     choices: tuple | None = None,
     check: Callable[[Any], str | None] | None = None,
     default_factory: Any = dataclasses.MISSING,
+    result: bool = True,
 ) -> Any:
     """A dataclass field with range / choice / custom checks used by :func:`load_section`.
 
-    ``check`` returns an error message (what is allowed) or ``None`` when the value is fine.
+    ``check`` returns an error message (what is allowed) or ``None`` when the value is fine. ``result=False`` marks
+    a key that changes how a stage runs but not what it produces (device, checkpoint interval): dvc.yaml does not
+    list it, resolved-config records leave it out, and a checkpoint stays valid when only it changes.
     """
-    meta = {"low": low, "high": high, "low_open": low_open, "high_open": high_open, "choices": choices, "check": check}
+    meta = {"low": low, "high": high, "low_open": low_open, "high_open": high_open, "choices": choices, "check": check,
+            "result": result}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -212,14 +214,21 @@ def _check_one(key: str, value: Any, meta: Mapping[str, Any]) -> None:
         raise ParamsError(msg)
 
 
-def as_dict(section: Any) -> dict:
-    """A JSON-friendly dict of a (nested) section dataclass, for resolved-config files."""
+def is_result_field(f: dataclasses.Field) -> bool:
+    """False for keys marked ``field_spec(..., result=False)`` (they do not shape any output)."""
+    return f.metadata.get("result", True)
+
+
+def as_dict(section: Any, exclude: tuple[str, ...] = ()) -> dict:
+    """A JSON-friendly dict of a (nested) section dataclass for resolved-config records: the result keys only,
+    without the top-level fields named in ``exclude``."""
     def plain(v: Any) -> Any:
         if dataclasses.is_dataclass(v):
-            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v) if is_result_field(f)}
         if isinstance(v, (tuple, list)):
             return [plain(x) for x in v]
         if isinstance(v, Mapping):
             return {k: plain(x) for k, x in v.items()}
         return v
-    return plain(section)
+    return {f.name: plain(getattr(section, f.name)) for f in dataclasses.fields(section)
+            if is_result_field(f) and f.name not in exclude}

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from dtgan.params import ParamsError, read_params
+from dtgan.errors import ParamsError
+from dtgan.params import read_params
 from dtgan.runtime import setup_logging, write_text
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from dtgan.errors import ParamsError
+
 log = logging.getLogger(__name__)
 
 
@@ -23,8 +26,8 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        msg = f"device '{requested}' requested but CUDA is not available; use 'auto' or 'cpu'"
-        raise RuntimeError(msg)
+        msg = f"device '{requested}' requested (a params *.device key) but CUDA is not available; use 'auto' or 'cpu'"
+        raise ParamsError(msg)
     return torch.device(requested)
 
 
@@ -33,6 +36,12 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 63-bit seed from any parts (independent of Python's per-process hash salt)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def setup_logging(level: int = logging.INFO) -> None:

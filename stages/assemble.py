@@ -11,11 +11,12 @@ import logging
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
-from dtgan.data import DataError, load_split, read_sample_csv
+from dtgan.data.split import load_split
 from dtgan.params import load_section, read_params
 from dtgan.runtime import write_csv, write_text
-from dtgan.synthesis.assemble import AssembleError, manifest_name, real_rows, summarise, training_set
+from dtgan.synthesis.assemble import manifest_name, real_rows, summarise, training_set
 from dtgan.synthesis.config import AssembleConfig, SynthesisConfig
+from dtgan.synthesis.manifest import read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +24,11 @@ log = logging.getLogger(__name__)
 def assemble(cfg: AssembleConfig, reference_sets: tuple[str, ...], splits: Path, synth_dir: Path, out: Path,
              summary_path: Path) -> None:
     train = load_split(splits, "train")
-    synth = read_sample_csv(synth_dir / "manifest.csv")
+    synth = read_manifest(synth_dir)
     manifests = {}
     for scale in cfg.scales:
         for setting in cfg.settings:
-            try:
-                manifest = training_set(train, synth, scale, setting, reference_sets, cfg.seed, cfg.excess_defects)
-            except AssembleError as exc:
-                raise DataError(str(exc)) from None
+            manifest = training_set(train, synth, scale, setting, reference_sets, cfg.seed, cfg.excess_defects)
             write_csv(out / manifest_name(setting, scale), manifest)
             manifests[(scale, setting)] = manifest
     for name in ("val", "test"):

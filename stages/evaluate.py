@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
-from dtgan.evaluation import EvaluateConfig, evaluate_variant
+from dtgan.evaluation.config import EvaluateConfig
+from dtgan.evaluation.run import evaluate_variant
 from dtgan.params import load_section
 
 

@@ -13,7 +13,8 @@ import argparse
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
-from dtgan.evaluation import EvaluateConfig, compute_real_features
+from dtgan.evaluation.config import EvaluateConfig
+from dtgan.evaluation.features import compute_real_features
 from dtgan.params import load_section
 
 

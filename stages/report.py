@@ -1,7 +1,8 @@
 """Stage `report`: paper-style tables (beside the paper's numbers), plots and reports/metrics.json.
 
-    python -m stages.report --params params.yaml --prepared data/prepared --classifier reports/classifier \
-        --eval reports/eval --gan reports/gan --anomaly reports/anomaly/metrics.json --out reports
+    python -m stages.report --params params.yaml --prepared-meta data/prepared/meta.json \
+        --classifier reports/classifier --eval reports/eval --gan reports/gan --anomaly reports/anomaly/metrics.json \
+        --out reports
 """
 
 from __future__ import annotations
@@ -10,32 +11,37 @@ import argparse
 import json
 from pathlib import Path
 
+from dtgan.classify.config import ClassifierConfig
 from dtgan.cli import run_stage, stage_parser
-from dtgan.params import read_params
+from dtgan.params import load_section, read_params
 from dtgan.reports.build import ReportInputs, ReportPlan, build_report
-from dtgan.sections import load_all_sections
+from dtgan.runinfo import check_table15, load_run_info
+from dtgan.synthesis.config import AssembleConfig
 
 
-def make_plan(params: dict, prepared: Path) -> ReportPlan:
-    loaded = load_all_sections(params)
-    run, assemble = loaded["run"], loaded["assemble"]
-    dataset = json.loads((prepared / "meta.json").read_text())["source"]
-    return ReportPlan(scales=assemble.scales, settings=assemble.settings, augment=loaded["classifier"].augment,
-                      table15_augments=run.table15_augments, table15_scale=run.table15_scale,
-                      variants=run.ablation_variants, dataset=dataset, profile=run.profile)
+def make_plan(params: dict, prepared_meta: Path) -> ReportPlan:
+    run = load_run_info(params)
+    assemble = load_section(AssembleConfig, params, "assemble")
+    classifier = load_section(ClassifierConfig, params, "classifier")
+    check_table15(run, assemble.scales, classifier.seeds)
+    dataset = json.loads(prepared_meta.read_text())["source"]
+    return ReportPlan(scales=assemble.scales, settings=assemble.settings, augment=classifier.augment,
+                      table15_augments=run.table15_augments, table15_settings=run.table15_settings,
+                      table15_scale=run.table15_scale, variants=run.ablation_variants, dataset=dataset,
+                      profile=run.profile)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = stage_parser(__doc__.splitlines()[0])
-    parser.add_argument("--prepared", default="data/prepared", type=Path)
-    parser.add_argument("--classifier", default="reports/classifier", type=Path)
-    parser.add_argument("--eval", default="reports/eval", type=Path)
-    parser.add_argument("--gan", default="reports/gan", type=Path)
-    parser.add_argument("--anomaly", default="reports/anomaly/metrics.json", type=Path)
-    parser.add_argument("--out", default="reports", type=Path)
+    parser.add_argument("--prepared-meta", required=True, type=Path, help="data/prepared/meta.json (the dataset name)")
+    parser.add_argument("--classifier", required=True, type=Path)
+    parser.add_argument("--eval", required=True, type=Path)
+    parser.add_argument("--gan", required=True, type=Path)
+    parser.add_argument("--anomaly", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
 
     def body(args: argparse.Namespace) -> None:
-        plan = make_plan(read_params(args.params), args.prepared)
+        plan = make_plan(read_params(args.params), args.prepared_meta)
         build_report(plan, ReportInputs(args.classifier, args.eval, args.gan, args.anomaly), args.out)
 
     return run_stage(body, parser, argv)

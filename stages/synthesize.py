@@ -1,4 +1,4 @@
-"""Stage `synthesize`: translate normal images into Scratches/Spots, latent- and reference-guided.
+"""Stage `synthesize`: translate normal images into Scratches/Spots with a trained DT-GAN, latent- and reference-guided.
 
     python -m stages.synthesize --params params.yaml --prepared data/prepared --splits data/splits \
         --model models/gan/e --set main --out data/synth/main
@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
+from dtgan.gans.dtgan.synthesize import load_translator
 from dtgan.params import load_section
 from dtgan.synthesis.config import SynthesisConfig
 from dtgan.synthesis.run import SOURCE_SPLIT, synthesize_set
@@ -21,15 +22,16 @@ from dtgan.synthesis.run import SOURCE_SPLIT, synthesize_set
 
 def main(argv: list[str] | None = None) -> int:
     parser = stage_parser(__doc__.splitlines()[0])
-    parser.add_argument("--prepared", default="data/prepared", type=Path)
-    parser.add_argument("--splits", default="data/splits", type=Path)
-    parser.add_argument("--model", default="models/gan/e", type=Path)
-    parser.add_argument("--set", dest="which", choices=sorted(SOURCE_SPLIT), default="main")
-    parser.add_argument("--out", default="data/synth/main", type=Path)
+    parser.add_argument("--prepared", required=True, type=Path)
+    parser.add_argument("--splits", required=True, type=Path)
+    parser.add_argument("--model", required=True, type=Path, help="model folder of train_gan, e.g. models/gan/e")
+    parser.add_argument("--set", dest="which", choices=sorted(SOURCE_SPLIT), required=True)
+    parser.add_argument("--out", required=True, type=Path)
 
     def body(args: argparse.Namespace) -> None:
         cfg = load_section(SynthesisConfig, args.params, "synthesis")
-        synthesize_set(cfg, args.which, args.prepared, args.splits, args.model, args.out)
+        translator = load_translator(args.model, cfg.device)
+        synthesize_set(translator, cfg, args.which, args.prepared, args.splits, args.out)
 
     return run_stage(body, parser, argv)
 

@@ -16,12 +16,13 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from dtgan.classify.config import AUGMENTS, ClassifierConfig
+from dtgan.classify.data import read_training_manifest
 from dtgan.classify.run import run_cell
 from dtgan.cli import run_stage, stage_parser
-from dtgan.params import ParamsError, load_section, read_params
+from dtgan.errors import ParamsError
+from dtgan.params import load_section, read_params
+from dtgan.runinfo import load_run_info
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = dataclasses.replace(cfg, augment=args.augment)
         if args.num_seeds is not None:
             cfg = dataclasses.replace(cfg, seeds=first_seeds(cfg.seeds, args.num_seeds))
-        manifests = {name: pd.read_csv(path, keep_default_na=False)
+        manifests = {name: read_training_manifest(path)
                      for name, path in (("train", args.manifest), ("val", args.val), ("test", args.test))}
-        run_cell(cfg, manifests, args.prepared, args.out, args.metrics, profile=str(params.get("profile", "default")))
+        run_cell(cfg, manifests, args.prepared, args.out, args.metrics, profile=load_run_info(params).profile)
 
     return run_stage(body, parser, argv)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dtgan.classify import ClassifierConfig
+from dtgan.classify.config import ClassifierConfig
 from dtgan.cli import run_stage, stage_parser
-from dtgan.evaluation import EvaluateConfig, train_eval_classifier
-from dtgan.evaluation.classifier import eval_classifier_config
+from dtgan.evaluation.classifier import eval_classifier_config, train_eval_classifier
+from dtgan.evaluation.config import EvaluateConfig
 from dtgan.params import load_section, read_params
 
 

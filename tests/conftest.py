@@ -52,3 +52,29 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> dict:
     split.main(["--params", str(params), "--prepared", str(root / "prepared"), "--out", str(root / "splits"),
                 "--summary", str(root / "reports" / "split_summary.csv")])
     return {"root": root, "params": params, "prepared": root / "prepared", "splits": root / "splits"}
+
+
+def tiny_pipeline_params() -> dict:
+    params = tiny_params(
+        gan={"warmup_iters": 100, "iterations": 12, "ds_decay_iters": 12, "checkpoint_every": 6, "device": "cpu"},
+        synthesis={"eval_repeats": 2, "device": "cpu"},
+        assemble={"scales": [8, 12]},
+        classifier={"epochs": 1, "seeds": [0], "input_size": 32, "batch_size": 16, "device": "cpu"},
+        anomaly={"gan_steps": 10, "encoder_steps": 10, "batch_size": 8, "checkpoint_every": 5, "log_every": 5,
+                 "device": "cpu"},
+        evaluate={"effnet_input_size": 64, "kid_subsets": 5, "kid_subset_size": 20, "eval_classifier_epochs": 1,
+                  "eval_classifier_class_size": 20, "device": "cpu"},
+    )
+    params.update({"ablation_variants": ["a", "e"], "table15_augments": ["none", "mixup"], "table15_scale": 8,
+                   "table15_num_seeds": 1})
+    return params
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The whole pipeline of dvc.yaml at a tiny scale (tests/tiny_pipeline.py): its workspace and, per stage, the
+    resolved stage and what it read and wrote. Shared by every end-to-end test of the pipeline's outputs."""
+    from tests.tiny_pipeline import make_workspace, run_pipeline
+
+    workspace = make_workspace(tmp_path_factory.mktemp("tiny_pipeline"), tiny_pipeline_params())
+    return workspace, run_pipeline(workspace)

@@ -16,15 +16,7 @@ from torch import nn
 
 from dtgan.anomaly import train as anomaly_train
 from dtgan.anomaly.config import AnomalyConfig
-from dtgan.anomaly.metrics import (
-    SingleClassError,
-    auroc,
-    auroc_markdown,
-    auroc_or_none,
-    image_metrics,
-    pixel_auroc,
-    pixel_metrics,
-)
+from dtgan.anomaly.metrics import auroc_markdown, image_metrics, pixel_metrics
 from dtgan.anomaly.models import Critic, Encoder, Generator, Networks, num_stages
 from dtgan.anomaly.score import combined_score, pixel_residual, score_images
 from dtgan.anomaly.train import (
@@ -41,8 +33,10 @@ from dtgan.anomaly.train import (
     train_encoder,
     train_model,
 )
-from dtgan.data import load_split
-from dtgan.params import ParamsError, load_section
+from dtgan.data.split import load_split
+from dtgan.errors import ParamsError
+from dtgan.metrics.roc import SingleClassError, auroc, auroc_or_none, pixel_auroc
+from dtgan.params import load_section
 
 
 @pytest.fixture(autouse=True)

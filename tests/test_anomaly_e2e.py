@@ -18,9 +18,9 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from dtgan.anomaly.config import AnomalyConfig
-from dtgan.anomaly.metrics import auroc, pixel_auroc
 from dtgan.anomaly.score import score_images
 from dtgan.anomaly.train import TrainingData, build_networks, network_hparams, train_model
+from dtgan.metrics.roc import auroc, pixel_auroc
 
 SIZE = 32
 N_TRAIN, N_TEST = 256, 48

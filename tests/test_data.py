@@ -11,7 +11,8 @@ from dtgan.data.cache import build_cache, check_rejects, load_image, to_rgb_uint
 from dtgan.data.embedded import generate_sample, write_embedded_dataset
 from dtgan.data.mvtec_table9 import PRINTED_TOTALS, TABLE9, table9_totals
 from dtgan.data.sources import index_folder, index_mtd, index_mvtec
-from dtgan.data.table import DataError, check_mask_sizes, count_table, make_table, validate_table
+from dtgan.data.table import check_mask_sizes, count_table, make_table, validate_table
+from dtgan.errors import DataError
 from tests.conftest import SHARED
 
 
@@ -144,6 +145,39 @@ def test_corrupt_and_truncated_files_are_rejected_with_reason(tmp_path):
     with pytest.raises(DataError, match=r"2 of 24 images could not be decoded.*max_reject_fraction"):
         check_rejects(rejects, len(table), 0.05)
     check_rejects(rejects, len(table), 0.1)
+
+
+def test_zero_byte_and_undecodable_masks_reject_their_image_with_reason(tmp_path):
+    root = _folder_dataset(tmp_path / "ds", n=3)
+    masks = tmp_path / "masks"
+    for i in range(3):
+        _png(masks / "P1" / "Scratches" / f"{i}.png", mode="L", value=0)
+    (masks / "P1" / "Scratches" / "0.png").write_bytes(b"")  # zero bytes
+    (masks / "P1" / "Scratches" / "1.png").write_bytes(b"\x89PNG garbage")  # not decodable
+    table = make_table(index_folder(root, mask_root=masks))
+    check_mask_sizes(table)  # no PIL traceback: undecodable files are left to the cache's rejects
+    accepted, _, _, rejects = build_cache(table, 8, "bilinear")
+    assert sorted(rejects["sample_id"]) == ["P1/Scratches/0", "P1/Scratches/1"]
+    assert rejects["reason"].str.startswith("mask ").all() and rejects["reason"].str.contains("png").all()
+    assert "P1/Scratches/2" in set(accepted["sample_id"]) and len(accepted) == len(table) - 2
+
+
+def test_prepare_stage_puts_bad_masks_in_rejects_csv(tmp_path):
+    import pandas as pd
+    import yaml
+
+    from stages import prepare
+
+    root = _folder_dataset(tmp_path / "ds", n=30)
+    masks = tmp_path / "masks"
+    _png(masks / "P1" / "Spots" / "0.png", mode="L", value=255)
+    (masks / "P1" / "Spots" / "1.png").write_bytes(b"")
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"data": {"source": "folder", "root": str(root), "mask_root": str(masks),
+                                               "image_size": 8, "max_reject_fraction": 0.05}}))
+    prepare.main(["--params", str(params), "--out", str(tmp_path / "prepared")])
+    rejects = pd.read_csv(tmp_path / "prepared" / "rejects.csv")
+    assert rejects["sample_id"].tolist() == ["P1/Spots/1"] and rejects["reason"].str.startswith("mask").all()
 
 
 def test_masks_are_binarised_and_nearest_resized(tmp_path):

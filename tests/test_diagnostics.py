@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from dtgan.models.discriminator import Discriminator
-from dtgan.training.diagnostics import classifier_accuracy
+from dtgan.gans.dtgan.diagnostics import classifier_accuracy
+from dtgan.gans.dtgan.nets.discriminator import Discriminator
 
 
 def test_accuracy_counts_hits_in_every_batch_and_names_chance():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -11,23 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dtgan.data import DataError
-from dtgan.evaluation import EvaluateConfig, balance_classes, mix_rows
-from dtgan.evaluation.classifier import target_accuracy
+from dtgan.errors import DataError, ParamsError
+from dtgan.evaluation.classifier import balance_classes, target_accuracy
+from dtgan.evaluation.config import EvaluateConfig
 from dtgan.evaluation.distribution import all_cell_metrics, cell_metrics, mean_over_cells, mode_summary
-from dtgan.evaluation.memorisation import nearest_neighbours_fast, nearest_real_table, summarise
 from dtgan.evaluation.quality import (
     PSNR_CAP_DB,
     background_metrics,
     changed_pixels,
     diversity_by_group,
-    ssim_all_and_kept,
 )
-from dtgan.evaluation.run import json_ready
-from dtgan.evaluation.synthetic import cell_rows, read_manifest
-from dtgan.metrics import MetricSettings, NotComputed, nearest_neighbours, ssim
-from dtgan.params import ParamsError, load_section
-from dtgan.synthesis.translate import MANIFEST_COLUMNS
+from dtgan.evaluation.synthetic import cell_rows, mix_rows
+from dtgan.metrics.memorisation import nearest_neighbours, nearest_real_table, summarise
+from dtgan.metrics.quality import ssim, ssim_all_and_kept
+from dtgan.metrics.values import NotComputed, json_ready
+from dtgan.params import load_section
+from dtgan.synthesis.manifest import COLUMNS as MANIFEST_COLUMNS
+from dtgan.synthesis.manifest import read_manifest
 from tests.conftest import tiny_params, write_params
 
 
@@ -40,8 +39,6 @@ def random_images(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
 
 
 def test_config_carries_every_metric_setting_and_names_bad_keys() -> None:
-    fields = {f.name for f in dataclasses.fields(EvaluateConfig)}
-    assert {f.name for f in dataclasses.fields(MetricSettings)} <= fields
     cfg = load_section(EvaluateConfig, {"evaluate": {}}, "evaluate")
     assert (cfg.kid_subsets, cfg.kid_subset_size, cfg.fid_weights) == (100, 1000, "")
     for bad in ({"change_threshold": 1.5}, {"effnet_input_size": 8}, {"eval_classifier_class_size": -1},
@@ -174,14 +171,14 @@ def test_diversity_is_zero_for_identical_repeats_and_skips_single_outputs() -> N
     assert groups == 0 and math.isnan(value)
 
 
-def test_fast_nearest_neighbours_match_the_exact_search() -> None:
+def test_nearest_neighbours_match_an_exhaustive_float64_search() -> None:
     refs = np.random.default_rng(3).normal(size=(300, 50))
     queries = np.random.default_rng(4).normal(size=(70, 50))
     queries[:5] = refs[[3, 9, 27, 81, 243]] + 1e-9  # near-duplicates must be found exactly
-    d_fast, i_fast = nearest_neighbours_fast(queries, refs, chunk=32)
-    d_ref, i_ref = nearest_neighbours(queries, refs)
-    np.testing.assert_array_equal(i_fast, i_ref)
-    np.testing.assert_allclose(d_fast, d_ref, rtol=1e-10, atol=1e-12)
+    d_fast, i_fast = nearest_neighbours(queries, refs, chunk=32)
+    exact = np.sqrt(((queries[:, None, :] - refs[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_array_equal(i_fast, exact.argmin(axis=1))
+    np.testing.assert_allclose(d_fast, exact.min(axis=1), rtol=1e-10, atol=1e-12)
     assert i_fast[:5].tolist() == [3, 9, 27, 81, 243]
 
 
@@ -220,7 +217,8 @@ def write_manifest(path: Path, frame: pd.DataFrame) -> Path:
 
 def good_manifest_row(**overrides: str) -> dict:
     row = dict.fromkeys(MANIFEST_COLUMNS, "x")
-    row.update({"target_domain": "Spots", "mode": "latent", "path": "images/A/Spots/latent/s_r0.png"})
+    row.update({"target_domain": "Spots", "mode": "latent", "path": "images/A/Spots/latent/s_r0.png", "repeat": "0",
+                "seed": "7"})
     row.update(overrides)
     return row
 
@@ -228,7 +226,7 @@ def good_manifest_row(**overrides: str) -> dict:
 @pytest.mark.parametrize(("override", "message"), [
     ({"mode": "guided"}, "column mode"),
     ({"target_domain": "Normal"}, "column target_domain"),
-    ({"path": "images/s.png"}, "_r<repeat>.png"),
+    ({"repeat": "first"}, "must be integers"),
 ])
 def test_manifest_problems_are_named(tmp_path: Path, override: dict, message: str) -> None:
     synth = write_manifest(tmp_path / "s", pd.DataFrame([good_manifest_row(**override)]))

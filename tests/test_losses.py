@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dtgan.losses import (
+from dtgan.gans.dtgan.config import LossWeights
+from dtgan.gans.dtgan.losses import (
     adversarial_loss,
     background_classification_loss,
     cycle_loss,
@@ -20,10 +21,9 @@ from dtgan.losses import (
     style_defect_reconstruction_loss,
     weighted_total,
 )
-from dtgan.training.config import LossWeights
-from dtgan.training.objectives import discriminator_loss, generator_loss
-from dtgan.training.sampler import Batch
-from dtgan.training.schedules import discriminator_weights, generator_weights, lambda_ds_at
+from dtgan.gans.dtgan.training.objectives import discriminator_loss, generator_loss
+from dtgan.gans.dtgan.training.sampler import Batch
+from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights, lambda_ds_at
 
 
 def test_adversarial_loss_values():

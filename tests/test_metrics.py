@@ -10,34 +10,22 @@ import numpy as np
 import pytest
 import torch
 
-from dtgan.metrics import (
-    EFFNET_LITE0,
-    HEADLINE_METRIC,
-    INCEPTION_FID,
-    MetricSettings,
-    NotComputed,
-    available_extractors,
-    build_extractor,
-    distribution_metrics,
-    diversity_l1,
-    extract_features,
+from dtgan.errors import WeightsError
+from dtgan.metrics import features as feats_mod
+from dtgan.metrics.distances import distribution_metrics, not_computed_metrics
+from dtgan.metrics.features import available_extractors, build_extractor, extract_features, resolve_fid_weights
+from dtgan.metrics.frechet import (
     feature_stats,
     frechet_distance,
     frechet_distance_features,
-    kernel_distance,
-    memorisation_table,
-    metric_json_value,
-    not_computed_metrics,
-    outside_defect_mask,
-    psnr,
-    resolve_fid_weights,
-    save_nearest_neighbour_grid,
-    ssim,
+    frechet_distance_gram,
+    frechet_distance_scipy,
 )
-from dtgan.metrics import features as feats_mod
-from dtgan.metrics.frechet import frechet_distance_gram, frechet_distance_scipy
-from dtgan.metrics.kid import mmd2_unbiased, polynomial_kernel
-from dtgan.params import ParamsError, from_mapping
+from dtgan.metrics.kid import kernel_distance, mmd2_unbiased, polynomial_kernel
+from dtgan.metrics.memorisation import nearest_real_table, save_nearest_neighbour_grid
+from dtgan.metrics.quality import diversity_l1, outside_defect_mask, psnr, ssim
+from dtgan.metrics.values import EFFNET_LITE0, HEADLINE_METRIC, INCEPTION_FID, NotComputed, json_ready
+from dtgan.pretrained import LITE0_SHA256_PREFIX, lite0_weights_path, sha256_of
 
 
 def random_spd(rng: np.random.Generator, d: int, scale: float = 1.0) -> np.ndarray:
@@ -168,7 +156,7 @@ def test_fid_weights_explicit_path_verified_or_refused(tmp_path):
     prefix = hashlib.sha256(fake.read_bytes()).hexdigest()[:8]
     accepted = resolve_fid_weights(fake, expected_prefix=prefix)
     assert accepted.ok and accepted.path == fake
-    with pytest.raises(FileNotFoundError, match="evaluate.fid_weights"):
+    with pytest.raises(WeightsError, match="evaluate.fid_weights"):
         resolve_fid_weights(tmp_path / "missing.pth")
 
 
@@ -210,8 +198,8 @@ def effnet():
 
 
 def test_effnet_weights_file_is_the_genuine_one():
-    digest = feats_mod.sha256_of(feats_mod.effnet_lite0_weights_path())
-    assert digest.startswith(feats_mod.EFFNET_LITE0_SHA256_PREFIX)
+    digest = sha256_of(lite0_weights_path())
+    assert digest.startswith(LITE0_SHA256_PREFIX)
 
 
 def test_effnet_features_shape_and_determinism(effnet):
@@ -232,7 +220,7 @@ def test_effnet_pipeline_recognises_an_imagenet_photo(effnet):
         pytest.skip("matplotlib sample photo not installed")
     image = np.asarray(Image.open(photo).convert("RGB").resize((224, 224), Image.BICUBIC))[None]
     features = extract_features(effnet, image, progress=False)
-    state = torch.load(feats_mod.effnet_lite0_weights_path(), map_location="cpu", weights_only=True)
+    state = torch.load(lite0_weights_path(), map_location="cpu", weights_only=True)
     logits = features @ state["_fc.weight"].double().numpy().T + state["_fc.bias"].double().numpy()
     assert int(np.argmax(logits)) == 652
 
@@ -251,13 +239,7 @@ def test_distribution_metrics_keys_carry_the_extractor_name():
     assert HEADLINE_METRIC == "fd_effnet_lite0"
     assert {"fd_effnet_lite0", "kid_effnet_lite0", "kid_effnet_lite0_std"} <= set(result)
     refusal = not_computed_metrics(INCEPTION_FID, NotComputed("no weights"))
-    assert metric_json_value(refusal["fid"]) == "not computed: no weights"
-
-
-def test_metric_settings_validate():
-    assert from_mapping(MetricSettings, {"kid_subsets": 10}, "evaluate").kid_subsets == 10
-    with pytest.raises(ParamsError, match="evaluate.kid_subset_size"):
-        from_mapping(MetricSettings, {"kid_subset_size": 1}, "evaluate")
+    assert json_ready(refusal["fid"]) == "not computed: no weights"
 
 
 # ---------------------------------------------------------------------------------------------------- quality
@@ -328,7 +310,7 @@ def test_memorisation_finds_copies_and_draws_grid(tmp_path):
     synthetic = synthetic.astype(np.uint8)
     real_feats = rng.normal(size=(12, 7))
     synth_feats = real_feats[order[::-1]] + 1e-3
-    table = memorisation_table(synthetic, real, synth_feats, real_feats)
+    table = nearest_real_table(synthetic, real, synth_feats, real_feats)
     np.testing.assert_array_equal(table["pixel_nn_index"], order)
     np.testing.assert_array_equal(table["feature_nn_index"], order[::-1])
     assert (table["pixel_nn_rms"] < 2.5 / 255).all()

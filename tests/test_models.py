@@ -10,9 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from dtgan.models import GanNets, build_nets, variant_flags
-from dtgan.models.blocks import AdaIN, AdainResBlk, NoiseInjection, ResBlk, UpResBlk
-from dtgan.training.config import GanConfig
+from dtgan.errors import ParamsError
+from dtgan.gans.dtgan.config import GanConfig
+from dtgan.gans.dtgan.nets.blocks import AdaIN, AdainResBlk, NoiseInjection, ResBlk, UpResBlk
+from dtgan.gans.dtgan.nets.build import GanNets, build_nets
+from dtgan.gans.dtgan.variants import variant_flags
 
 SIZE, K, P, FG, STYLE, LATENT, CODE = 64, 3, 3, 8, 16, 16, 16  # CODE: 16x16 at every size
 
@@ -27,15 +29,18 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
-def small_config(variant: str) -> GanConfig:
-    return GanConfig(
-        variant=variant, max_channels=64, fg_channels=FG, style_dim=STYLE, latent_dim=LATENT, mapping_hidden=64
-    )
+def small_config() -> GanConfig:
+    return GanConfig(max_channels=64, fg_channels=FG, style_dim=STYLE, latent_dim=LATENT, mapping_hidden=64)
+
+
+def pop_out(generator: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """FG_G(x): the last fg bottleneck channels (None without a defect code, variant a)."""
+    return generator.split(generator.encode_features(x))[1] if generator.defect_code else None
 
 
 @pytest.fixture(scope="module")
 def nets_by_variant() -> dict[str, GanNets]:
-    return {v: build_nets(small_config(v), SIZE, K, P, seed=1) for v in "abcde"}
+    return {v: build_nets(small_config(), v, SIZE, K, P, seed=1) for v in "abcde"}
 
 
 def _inputs(batch: int = 3, seed: int = 0):
@@ -72,7 +77,7 @@ def test_forward_shapes_every_variant(nets_by_variant, variant):
         style_e, defect_e = nets.encoder(x, y)
         fake = nets.generator(x, style, defect)
         out = nets.discriminator(fake, y)
-        pop = nets.generator.pop_out(x)
+        pop = pop_out(nets.generator, x)
     assert style.shape == style_e.shape == (3, STYLE)
     assert fake.shape == x.shape and torch.isfinite(fake).all()
     assert out.logit.shape == (3,)
@@ -91,7 +96,7 @@ def test_pop_out_is_the_last_fg_bottleneck_channels(nets_by_variant):
     x = _inputs()[0]
     with torch.no_grad():
         features = g.encode_features(x)
-        torch.testing.assert_close(g.pop_out(x), features[:, -FG:])
+        torch.testing.assert_close(pop_out(g, x), features[:, -FG:])
         assert g.split(features)[0].shape[1] == 64 - FG
 
 
@@ -175,8 +180,7 @@ def _set_noise_weights(net: nn.Module, value: float) -> None:
 
 
 def test_noise_zero_weight_is_identity_and_seeded_noise_is_deterministic():
-    cfg = small_config("e")
-    nets = build_nets(cfg, SIZE, K, P, seed=3)
+    nets = build_nets(small_config(), "e", SIZE, K, P, seed=3)
     mapping = nets.mapping
     _, z, _ = _inputs()
     y = torch.tensor([1, 2, 1])
@@ -323,25 +327,23 @@ class _RecordingConfig:
 
 
 def test_build_nets_reads_only_architecture_keys_of_gan_config():
-    cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
+    cfg = GanConfig(max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
     recorder = _RecordingConfig(cfg)
-    nets = build_nets(recorder, 32, K, 2, seed=0)
-    architecture = {
-        "variant", "max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm",
-    }
+    nets = build_nets(recorder, "e", 32, K, 2, seed=0)
+    architecture = {"max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm"}
     assert recorder.read == architecture
     assert nets.mapping.shared[0].in_features == 5 and nets.mapping.shared[0].out_features == 24
     assert nets.encoder.unshared[0].out_features == 8 and nets.discriminator.bg_cls.out_features == 2
     assert nets.generator.encode[-1].conv2.out_channels == 32
     with torch.no_grad():
-        assert nets.generator.pop_out(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 16, 16)
+        assert pop_out(nets.generator, torch.zeros(1, 3, 32, 32)).shape == (1, 4, 16, 16)
 
 
 @pytest.mark.parametrize(("image_size", "downsamples", "stem"), [(32, 1, 512), (64, 2, 256), (128, 3, 128)])
 def test_bottleneck_is_16x16_at_every_size_with_stargan_v2_widths(image_size, downsamples, stem):
     """StarGAN v2: repeat_num = log2(img_size) - 4 downsamplings and dim_in = 2**14 / img_size (max 512)."""
-    from dtgan.models.blocks import downsamples_to_code
-    from dtgan.models.generator import encoder_widths
+    from dtgan.gans.dtgan.nets.blocks import downsamples_to_code
+    from dtgan.gans.dtgan.nets.generator import encoder_widths
 
     assert downsamples_to_code(image_size) == downsamples
     assert encoder_widths(512, downsamples)[0] == stem == 2**14 // image_size
@@ -350,8 +352,8 @@ def test_bottleneck_is_16x16_at_every_size_with_stargan_v2_widths(image_size, do
 
 @pytest.mark.parametrize("image_size", [32, 64])
 def test_codes_and_bottleneck_shapes_at_small_sizes(image_size):
-    cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
-    nets = build_nets(cfg, image_size, K, 2, seed=0)
+    cfg = GanConfig(max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
+    nets = build_nets(cfg, "e", image_size, K, 2, seed=0)
     x, y = torch.zeros(2, 3, image_size, image_size), torch.tensor([1, 2])
     with torch.no_grad():
         assert nets.generator.encode_features(x).shape == (2, 32, 16, 16)
@@ -363,9 +365,9 @@ def test_codes_and_bottleneck_shapes_at_small_sizes(image_size):
 
 @pytest.mark.parametrize("encoder_norm", [True, False])
 def test_encoder_norm_switches_instance_norm_in_g_encoder_only(encoder_norm):
-    cfg = GanConfig(variant="e", max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24,
+    cfg = GanConfig(max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24,
                     encoder_norm=encoder_norm)
-    g = build_nets(cfg, 32, K, 2, seed=0).generator
+    g = build_nets(cfg, "e", 32, K, 2, seed=0).generator
     assert any(isinstance(m, nn.InstanceNorm2d) for m in g.encode.modules()) is encoder_norm
     assert any(isinstance(m, nn.InstanceNorm2d) for m in g.bg_decode.modules())  # decoders keep theirs
 
@@ -380,14 +382,14 @@ def test_encoder_norm_switches_instance_norm_in_g_encoder_only(encoder_norm):
     ],
 )
 def test_build_nets_rejects_bad_values(change, image_size, match):
-    cfg = GanConfig(**{**small_config("e").__dict__, **change})
-    with pytest.raises(ValueError, match=match):
-        build_nets(cfg, image_size, K, P)
+    cfg = GanConfig(**{**small_config().__dict__, **change})
+    with pytest.raises(ParamsError, match=match):
+        build_nets(cfg, "e", image_size, K, P)
 
 
 def test_he_init_and_seeded_build():
-    nets = build_nets(small_config("c"), SIZE, K, P, seed=7)
-    again = build_nets(small_config("c"), SIZE, K, P, seed=7)
+    nets = build_nets(small_config(), "c", SIZE, K, P, seed=7)
+    again = build_nets(small_config(), "c", SIZE, K, P, seed=7)
     torch.testing.assert_close(nets.generator.state_dict(), again.generator.state_dict(), rtol=0, atol=0)
     conv = nets.generator.encode[0].conv1  # 3x3, fan_in = 16 * 9
     fan_in = conv.in_channels * 9
@@ -412,12 +414,11 @@ def test_ema_copy_is_equal_but_separate(nets_by_variant):
 
 
 def test_fusion_layer_starts_small_and_other_layers_he():
-    from dtgan.models.build import FUSION_INIT_STD
+    from dtgan.gans.dtgan.nets.build import FUSION_INIT_STD
 
     for variant in ("d", "e"):
-        cfg = dataclasses.replace(GanConfig(), variant=variant, max_channels=64, fg_channels=8, style_dim=8,
-                                  mapping_hidden=32)
-        g = build_nets(cfg, 32, 3, 3, seed=0).generator
+        cfg = dataclasses.replace(GanConfig(), max_channels=64, fg_channels=8, style_dim=8, mapping_hidden=32)
+        g = build_nets(cfg, variant, 32, 3, 3, seed=0).generator
         assert isinstance(g.fuse, torch.nn.Conv2d) and g.fuse.kernel_size == (1, 1)
         assert abs(float(g.fuse.weight.std()) - FUSION_INIT_STD) < 0.01 and float(g.fuse.bias.abs().max()) == 0
         # He init (fan_in, relu): std sqrt(2 / fan_in) on every other conv, e.g. the first background block

@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from dtgan.models import build_nets
-from dtgan.models.blocks import NoiseInjection
-from dtgan.training.config import GanConfig
+from dtgan.gans.dtgan.config import GanConfig
+from dtgan.gans.dtgan.nets.blocks import NoiseInjection
+from dtgan.gans.dtgan.nets.build import build_nets
 
-PAPER = GanConfig(variant="e", max_channels=512, fg_channels=64, style_dim=64, latent_dim=16, mapping_hidden=512)
+PAPER = GanConfig(max_channels=512, fg_channels=64, style_dim=64, latent_dim=16, mapping_hidden=512)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -26,7 +26,7 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def paper_nets():
-    return build_nets(PAPER, image_size=128, num_domains=3, num_products=3, seed=0)
+    return build_nets(PAPER, "e", image_size=128, num_domains=3, num_products=3, seed=0)
 
 
 def _record_shapes(net: nn.Module, names: list[str], run) -> dict[str, tuple[int, ...]]:
@@ -165,7 +165,7 @@ def test_variant_a_is_stargan_v2_parameter_for_parameter():
     """Variant (a) at 128 px, K = 3, w_hpf = 0 has exactly StarGAN v2's parameter counts (computed independently
     from its core/model.py layer list: G 33,632,003, F 3,259,072, E 20,832,576, D 20,735,619 = 78.46 M)."""
     with torch.device("meta"):  # shapes only: no memory, no init cost
-        nets = build_nets(GanConfig(variant="a"), 128, 3, 3)
+        nets = build_nets(GanConfig(), "a", 128, 3, 3)
     assert _count(nets.generator) == 33_632_003
     assert _count(nets.mapping) == 3_259_072
     assert _count(nets.encoder) == 20_832_576

@@ -3,8 +3,9 @@ from dataclasses import FrozenInstanceError
 import pytest
 
 from dtgan.data.config import DataConfig, SplitConfig
-from dtgan.params import ParamsError, from_mapping, load_section, load_top_level
-from dtgan.training.config import LossWeights
+from dtgan.errors import ParamsError
+from dtgan.gans.dtgan.config import LossWeights
+from dtgan.params import from_mapping, load_section, load_top_level
 from tests.conftest import ROOT, load_default_params
 
 

@@ -1,4 +1,5 @@
-"""End-to-end at a tiny scale: train_gan -> synthesize (main + eval) -> assemble -> train_classifier, real stages."""
+"""End-to-end at a tiny scale: the outputs of train_gan -> synthesize (main + eval) -> assemble -> train_classifier,
+as the whole dvc.yaml pipeline produced them (the shared ``tiny_run`` of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,48 +12,39 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dtgan.data import load_prepared, load_split
-from stages import assemble, synthesize, train_classifier, train_gan
-from tests.conftest import tiny_params, write_params
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from stages import synthesize, train_classifier
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pipeline(tiny_dataset, tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipe")
-    params = tiny_params(
-        gan={"warmup_iters": 100, "iterations": 12, "ds_decay_iters": 12, "checkpoint_every": 6, "device": "cpu"},
-        synthesis={"eval_repeats": 2, "device": "cpu"},
-        assemble={"scales": [8, 12]},
-        classifier={"epochs": 1, "seeds": [0], "input_size": 32, "batch_size": 16, "device": "cpu"},
-    )
-    path = write_params(root / "params.yaml", params)
-    common = ["--params", str(path), "--prepared", str(tiny_dataset["prepared"]),
-              "--splits", str(tiny_dataset["splits"])]
-    train_gan.main([*common, "--variant", "e", "--out", str(root / "gan"), "--reports", str(root / "gan_reports")])
-    for which in ("main", "eval"):
-        synthesize.main([*common, "--model", str(root / "gan"), "--set", which, "--out", str(root / which)])
-    assemble.main(["--params", str(path), "--splits", str(tiny_dataset["splits"]), "--synth", str(root / "main"),
-                   "--out", str(root / "assembled"), "--summary", str(root / "assemble_summary.csv")])
-    return {**tiny_dataset, "root": root, "params": path, "common": common}
+def pipeline(tiny_run):
+    workspace, _ = tiny_run
+    paths = {"prepared": workspace / "data/prepared", "splits": workspace / "data/splits",
+             "params": workspace / "params.yaml"}
+    common = ["--params", str(paths["params"]), "--prepared", str(paths["prepared"]), "--splits", str(paths["splits"])]
+    return {**paths, "root": workspace, "common": common, "gan": workspace / "models/gan/e",
+            "gan_reports": workspace / "reports/gan/e", "main": workspace / "data/synth/main",
+            "eval": workspace / "data/synth_eval/e", "assembled": workspace / "data/assembled"}
 
 
 def test_gan_stage_outputs(pipeline):
-    root = pipeline["root"]
-    assert {p.name for p in (root / "gan").iterdir()} >= {"ema.pt", "config.json", "checkpoint.pt"}
-    for name in ("grid_reference.png", "grid_latent_Scratches.png", "grid_latent_Spots.png", "losses.tsv"):
-        assert (root / "gan_reports" / name).stat().st_size > 0
-    config = json.loads((root / "gan" / "config.json").read_text())
+    assert {p.name for p in pipeline["gan"].iterdir()} >= {"ema.pt", "config.json", "checkpoint.pt"}
+    for name in ("grid_reference.png", "grid_latent_Scratches.png", "grid_latent_Spots.png",
+                 "curves/plots/metrics/g_latent/cyc.tsv"):
+        assert (pipeline["gan_reports"] / name).stat().st_size > 0
+    config = json.loads((pipeline["gan"] / "config.json").read_text())
     assert config["variant"] == "e" and config["image_size"] == 32
-    d_report = json.loads((root / "gan_reports" / "discriminator.json").read_text())
+    d_report = json.loads((pipeline["gan_reports"] / "discriminator.json").read_text())
     held_out = len(load_split(pipeline["splits"], "val")) + len(load_split(pipeline["splits"], "test"))
     assert d_report["n_images"] == held_out and d_report["fg_chance"] == 1 / 3
     assert 0 <= d_report["fg_accuracy"] <= 1 and 0 <= d_report["bg_accuracy"] <= 1
 
 
 def test_four_outputs_per_pool_normal(pipeline):
-    manifest = pd.read_csv(pipeline["root"] / "main" / "manifest.csv", keep_default_na=False)
+    manifest = pd.read_csv(pipeline["main"] / "manifest.csv", keep_default_na=False)
     pool = load_split(pipeline["splits"], "pool")
     assert len(manifest) == 4 * len(pool)
     per_source = manifest.groupby("source_id")[["target_domain", "mode"]].apply(
@@ -60,27 +52,26 @@ def test_four_outputs_per_pool_normal(pipeline):
     expected = [("Scratches", "latent"), ("Scratches", "reference"), ("Spots", "latent"), ("Spots", "reference")]
     assert all(v == expected for v in per_source)
     for path, sha256 in zip(manifest["path"], manifest["sha256"], strict=True):
-        with Image.open(path) as img:
+        with Image.open(pipeline["root"] / path) as img:
             assert img.size == (32, 32)
-        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256
+        assert hashlib.sha256((pipeline["root"] / path).read_bytes()).hexdigest() == sha256
     refs = manifest[manifest["mode"] == "reference"]
     gan = load_split(pipeline["splits"], "gan_train").set_index("sample_id")
     assert (gan.loc[refs["reference_id"], "domain"].to_numpy() == refs["target_domain"].to_numpy()).all()
 
 
 def test_synthesis_is_byte_identical(pipeline, tmp_path):
-    synthesize.main([*pipeline["common"], "--model", str(pipeline["root"] / "gan"), "--set", "main",
+    synthesize.main([*pipeline["common"], "--model", str(pipeline["gan"]), "--set", "main",
                      "--out", str(tmp_path / "again")])
-    first = pd.read_csv(pipeline["root"] / "main" / "manifest.csv", keep_default_na=False)
+    first = pd.read_csv(pipeline["main"] / "manifest.csv", keep_default_na=False)
     second = pd.read_csv(tmp_path / "again" / "manifest.csv", keep_default_na=False)
     assert first.drop(columns="path").equals(second.drop(columns="path"))
     for a, b in zip(first["path"], second["path"], strict=True):
-        with open(a, "rb") as fa, open(b, "rb") as fb:
-            assert fa.read() == fb.read()
+        assert (pipeline["root"] / a).read_bytes() == Path(b).read_bytes()
 
 
 def test_eval_set_uses_test_normals_only(pipeline):
-    manifest = pd.read_csv(pipeline["root"] / "eval" / "manifest.csv", keep_default_na=False)
+    manifest = pd.read_csv(pipeline["eval"] / "manifest.csv", keep_default_na=False)
     test = load_split(pipeline["splits"], "test")
     test_normals = set(test.loc[test["domain"] == "Normal", "sample_id"])
     assert set(manifest["source_id"]) == test_normals
@@ -90,7 +81,7 @@ def test_eval_set_uses_test_normals_only(pipeline):
 def test_assembled_sets_exclude_val_and_test(pipeline):
     held_out = set(load_split(pipeline["splits"], "val")["sample_id"]) | set(
         load_split(pipeline["splits"], "test")["sample_id"])
-    for path in (pipeline["root"] / "assembled").glob("train_*.csv"):
+    for path in pipeline["assembled"].glob("train_*.csv"):
         manifest = pd.read_csv(path, keep_default_na=False)
         assert not set(manifest["sample_id"]) & held_out, path.name
         synthetic = manifest["source"] == "synthetic"
@@ -101,13 +92,14 @@ def test_assembled_sets_exclude_val_and_test(pipeline):
         assert (manifest.groupby(["product", "label"]).size() == int(path.stem.split("_N")[1])).all()
 
 
-def test_classifier_cell_runs_and_reports(pipeline):
-    root = pipeline["root"]
+def test_classifier_cell_runs_and_reports(pipeline, tmp_path, monkeypatch):
+    monkeypatch.chdir(pipeline["root"])  # manifests list synthetic PNGs relative to the workspace
+    root, assembled = tmp_path, pipeline["assembled"]
     out = root / "cls"
     train_classifier.main(["--params", str(pipeline["params"]), "--prepared", str(pipeline["prepared"]),
-                           "--manifest", str(root / "assembled" / "train_mix_N12.csv"),
-                           "--val", str(root / "assembled" / "val.csv"), "--test", str(root / "assembled" / "test.csv"),
-                           "--augment", "cutmix", "--out", str(out), "--metrics", str(root / "cell.json")])
+                           "--manifest", str(assembled / "train_mix_N12.csv"), "--val", str(assembled / "val.csv"),
+                           "--test", str(assembled / "test.csv"), "--augment", "cutmix", "--out", str(out),
+                           "--metrics", str(root / "cell.json")])
     cell = json.loads((root / "cell.json").read_text())
     assert cell["augment"] == "cutmix" and set(cell["products"]) == {"A", "B", "C"}
     for result in cell["products"].values():
@@ -120,14 +112,14 @@ def test_classifier_cell_runs_and_reports(pipeline):
 def _own_and_other_distances(pipeline) -> tuple[np.ndarray, np.ndarray]:
     """Per evaluation output: mean |output - its source| and mean |output - the other sources of its product|
     (0-255 scale)."""
-    manifest = pd.read_csv(pipeline["root"] / "eval" / "manifest.csv", keep_default_na=False)
+    manifest = pd.read_csv(pipeline["eval"] / "manifest.csv", keep_default_na=False)
     prepared = load_prepared(pipeline["prepared"])
     by_id = prepared.table.set_index("sample_id")["cache_index"]
     own, other = [], []
     for _, rows in manifest.groupby("product"):
         sources = rows["source_id"].unique()
         for row in rows.itertuples():
-            out = np.asarray(Image.open(row.path), dtype=float)
+            out = np.asarray(Image.open(pipeline["root"] / row.path), dtype=float)
             own.append(np.abs(out - prepared.images[by_id[row.source_id]]).mean())
             others = [s for s in sources if s != row.source_id]
             other.append(np.mean([np.abs(out - prepared.images[by_id[s]]).mean() for s in others]))

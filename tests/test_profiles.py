@@ -7,7 +7,7 @@ import pytest
 
 from dtgan.constants import DOMAINS
 from dtgan.data.split import holdout_sizes, select, split_table
-from dtgan.params import ParamsError
+from dtgan.errors import ParamsError
 from dtgan.profiles import deep_merge, main, profile_params
 from dtgan.sections import load_all_sections
 from tests.conftest import ROOT
@@ -28,7 +28,7 @@ def test_paper_gan_values(paper):
     assert (gan.max_channels, gan.fg_channels, gan.style_dim, gan.latent_dim) == (512, 64, 64, 16)
     assert (gan.iterations, gan.batch_size, gan.ds_decay_iters) == (100_000, 4, 100_000)
     assert (gan.lr, gan.f_lr, gan.beta1, gan.beta2, gan.weight_decay) == (1e-4, 1e-6, 0.0, 0.99, 1e-4)
-    assert gan.ema_beta == 0.999 and gan.variant == "e"
+    assert gan.ema_beta == 0.999
     assert gan.warmup_iters == 0 and gan.encoder_norm  # no warm-up: adversarial from the first step, as the paper
     weights = paper["loss_weights"]
     assert all(getattr(weights, f) == 1.0 for f in weights.__dataclass_fields__)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dtgan.errors import DataError
+from dtgan.gans.dtgan.curves import CURVES_DIR, write_curves
 from dtgan.reports.build import ReportInputs, ReportPlan, build_report, classifier_cells
 from dtgan.reports.offline_html import external_resources, offline_template
 from dtgan.reports.tables import classifier_cell_name
@@ -21,7 +23,8 @@ PRODUCTS = ("A", "B", "C")
 
 def _plan(**kw) -> ReportPlan:
     base = dict(scales=(40, 80), settings=("trad_aug", "latent", "reference", "mix"), augment="trad",
-                table15_augments=("none", "mixup"), table15_scale=80, variants=("a", "e"), dataset="embedded",
+                table15_augments=("none", "mixup"), table15_settings=("trad_aug", "mix"), table15_scale=80,
+                variants=("a", "e"), dataset="embedded",
                 profile="default")
     base.update(kw)
     return ReportPlan(**base)
@@ -55,8 +58,8 @@ def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] =
         (root / "eval" / v).mkdir(parents=True, exist_ok=True)
         (root / "eval" / v / "metrics.json").write_text(json.dumps(ev))
         (root / "gan" / v).mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"step": [1, 2, 3], "d_adv": [1.0, 0.9, 0.8], "g_cyc": [0.5, 0.4, 0.3]}).to_csv(
-            root / "gan" / v / "losses.tsv", sep="\t", index=False)
+        write_curves(root / "gan" / v / CURVES_DIR, [{"step": s, "d/adv": 1.0 - s / 10, "g/cyc": 0.5 - s / 10}
+                                                     for s in (1, 2, 3)])
         fg = None if v == "a" else 0.75
         (root / "gan" / v / "discriminator.json").write_text(json.dumps({"fg_accuracy": fg, "bg_accuracy": fg}))
     anomaly = {f"fanogan/{p}/auroc_A": 0.8 for p in PRODUCTS}
@@ -118,7 +121,7 @@ def test_report_follows_params_not_folders(tmp_path):
     build_report(_plan(scales=(80,)), inputs, tmp_path / "out")  # a scale removed from params: no stale rows
     t10 = pd.read_csv(tmp_path / "out" / "tables" / "table10_error_vs_scale.csv")
     assert sorted(t10[t10["source"] == "ours"]["N"].unique()) == [80]
-    with pytest.raises(FileNotFoundError, match=r"trad_aug_N160_trad\.json is missing"):
+    with pytest.raises(DataError, match=r"trad_aug_N160_trad\.json is missing"):
         build_report(_plan(scales=(80, 160)), inputs, tmp_path / "out2")
 
 

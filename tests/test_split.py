@@ -7,7 +7,7 @@ import pytest
 
 from dtgan.constants import DOMAINS
 from dtgan.data.split import holdout_sizes, select, split_summary, split_table
-from dtgan.data.table import DataError
+from dtgan.errors import DataError
 
 
 def _table(counts: dict[str, dict[str, int]]) -> pd.DataFrame:

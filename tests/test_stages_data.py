@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dtgan.data import images_to_tensor, load_prepared, load_split, tensor_to_uint8
-from dtgan.params import ParamsError
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
+from dtgan.errors import ParamsError
 from stages import prepare, split
 from tests.conftest import tiny_params, write_params
 

@@ -15,13 +15,15 @@ import pandas as pd
 import torch
 
 from dtgan.constants import DOMAIN_INDEX
-from dtgan.data import images_to_tensor, load_prepared, load_split
-from dtgan.models.build import build_nets
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.diagnostics import classifier_accuracy
+from dtgan.gans.dtgan.nets.build import build_nets
+from dtgan.gans.dtgan.training.data import gan_training_data
+from dtgan.gans.dtgan.training.loop import build_run, train
 from dtgan.params import load_section
-from dtgan.training.config import GanConfig, LossWeights
-from dtgan.training.data import gan_training_data
-from dtgan.training.diagnostics import classifier_accuracy
-from dtgan.training.loop import build_run, train
 from tests.conftest import ROOT
 
 E2E_GAN_ITERATIONS = 20
@@ -35,11 +37,11 @@ MIN_BG_ACCURACY = 0.8  # 3 products: chance = 1/3
 
 def test_default_gan_learns(tiny_dataset):
     default = load_section(GanConfig, ROOT / "params.yaml", "gan")
-    cfg = dataclasses.replace(default, variant="e", iterations=E2E_GAN_ITERATIONS, ds_decay_iters=E2E_GAN_ITERATIONS,
+    cfg = dataclasses.replace(default, iterations=E2E_GAN_ITERATIONS, ds_decay_iters=E2E_GAN_ITERATIONS,
                               log_every=10, device="cpu")
     prepared = load_prepared(tiny_dataset["prepared"])
     data = gan_training_data(prepared, load_split(tiny_dataset["splits"], "gan_train"))
-    nets = build_nets(cfg, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
+    nets = build_nets(cfg, "e", data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
     run = build_run(cfg, data, nets, torch.device("cpu"))
     train(run, cfg, LossWeights(), on_checkpoint=lambda state: None)
 

@@ -10,15 +10,18 @@ import pytest
 import torch
 import yaml
 
-from dtgan.data import load_prepared, load_split
-from dtgan.models.build import build_nets
-from dtgan.params import ParamsError
-from dtgan.training.checkpoint import load_ema, resolved_config, save_checkpoint, try_resume
-from dtgan.training.config import GanConfig, LossWeights
-from dtgan.training.data import gan_training_data
-from dtgan.training.ema import update_ema
-from dtgan.training.loop import build_run, train, train_iteration, trainable_only
-from dtgan.training.sampler import GanBatchSampler, augment, crop_box
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.errors import DataError
+from dtgan.gans.dtgan.artefact import load_ema
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.curves import read_curves
+from dtgan.gans.dtgan.nets.build import build_nets
+from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoint, try_resume
+from dtgan.gans.dtgan.training.data import gan_training_data
+from dtgan.gans.dtgan.training.ema import update_ema
+from dtgan.gans.dtgan.training.loop import build_run, train, train_iteration, trainable_only
+from dtgan.gans.dtgan.training.sampler import GanBatchSampler, augment, crop_box
 
 TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
         "batch_size": 2, "warmup_iters": 0, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3,
@@ -35,8 +38,8 @@ def gan_data(tiny_dataset):
     return gan_training_data(prepared, load_split(tiny_dataset["splits"], "gan_train"))
 
 
-def _run(cfg: GanConfig, data):
-    nets = build_nets(cfg, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
+def _run(cfg: GanConfig, data, variant: str = "e"):
+    nets = build_nets(cfg, variant, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
     return build_run(cfg, data, nets, torch.device("cpu"))
 
 
@@ -53,7 +56,7 @@ def test_sampler_is_class_balanced_and_references_match_target():
 
 
 def test_sampler_rejects_missing_domain():
-    with pytest.raises(ValueError, match=r"no image of domain index\(es\) \[2\]"):
+    with pytest.raises(DataError, match=r"no Spots image"):
         GanBatchSampler(torch.zeros(4, 3, 4, 4), np.array([0, 0, 1, 1]), np.zeros(4, int), 3, 2, 2, 0.5, 0)
 
 
@@ -84,8 +87,8 @@ def test_ema_update_formula():
 
 
 def test_anchor_rule_zeroes_normal_defect_codes():
-    cfg = tiny_cfg(variant="e")
-    nets = build_nets(cfg, 32, 3, 3, seed=0)
+    cfg = tiny_cfg()
+    nets = build_nets(cfg, "e", 32, 3, 3, seed=0)
     y = torch.tensor([0, 1, 2, 0])
     _, d_m = nets.mapping(torch.randn(4, cfg.latent_dim), y)
     _, d_e = nets.encoder(torch.randn(4, 3, 32, 32), y)
@@ -102,8 +105,8 @@ def test_trainable_only_restores_flags(gan_data):
 
 
 def test_variant_a_logs_inactive_terms_as_zero(gan_data):
-    cfg = tiny_cfg(variant="a")
-    losses = train_iteration(_run(cfg, gan_data), cfg, LossWeights())
+    cfg = tiny_cfg()
+    losses = train_iteration(_run(cfg, gan_data, "a"), cfg, LossWeights())
     for phase in ("g_latent", "g_reference"):
         assert losses[f"{phase}/fg"] == 0 and losses[f"{phase}/bg"] == 0 and losses[f"{phase}/d_rec"] == 0
         assert losses[f"{phase}/cyc"] > 0 and losses[f"{phase}/ds"] > 0
@@ -111,7 +114,7 @@ def test_variant_a_logs_inactive_terms_as_zero(gan_data):
 
 
 def test_variant_e_logs_all_terms(gan_data):
-    cfg = tiny_cfg(variant="e")
+    cfg = tiny_cfg()
     losses = train_iteration(_run(cfg, gan_data), cfg, LossWeights())
     for key in ("g_latent/fg", "g_latent/bg", "g_latent/d_rec", "d_latent/fg", "d_latent/bg"):
         assert losses[key] > 0, key
@@ -165,7 +168,7 @@ def _head(flat_before: torch.Tensor, run) -> torch.Tensor:
 def test_resume_is_bit_identical(gan_data, tmp_path):
     # The kill at step 3 falls after the 2 warm-up steps: resuming crosses into the GAN phase.
     cfg, weights = tiny_cfg(warmup_iters=2, iterations=4), LossWeights()
-    config = resolved_config(cfg, weights, gan_data)
+    config = resolved_config(cfg, "e", weights, gan_data)
     straight = _run(cfg, gan_data)
     train(straight, cfg, weights, on_checkpoint=lambda run: None)
 
@@ -189,22 +192,22 @@ def test_resume_is_bit_identical(gan_data, tmp_path):
 def test_checkpoint_with_other_config_is_ignored(gan_data, tmp_path):
     cfg, weights = tiny_cfg(), LossWeights()
     run = _run(cfg, gan_data)
-    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, weights, gan_data))
-    other = resolved_config(tiny_cfg(lr=3e-4), weights, gan_data)
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data))
+    other = resolved_config(tiny_cfg(lr=3e-4), "e", weights, gan_data)
     assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other)
-    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, weights, gan_data))
+    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, "e", weights, gan_data))
 
 
 def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):
     # DVC keeps the persisted checkpoint when the dataset or split changes: it must not be resumed then.
     cfg, weights = tiny_cfg(), LossWeights()
     run = _run(cfg, gan_data)
-    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, weights, gan_data))
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data))
     images = gan_data.images.clone()
     images[0, 0, 0, 0] += 0.01  # one pixel of one image
     changed = dataclasses.replace(gan_data, images=images)
     assert changed.fingerprint() != gan_data.fingerprint()
-    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, weights, changed))
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, "e", weights, changed))
     relabelled = dataclasses.replace(gan_data, domains=gan_data.domains[::-1].copy())
     assert relabelled.fingerprint() != gan_data.fingerprint()
 
@@ -227,10 +230,12 @@ def test_train_gan_stage_outputs_and_load_ema(tiny_dataset, tmp_path):
     train_gan.main(argv)
     for name in ("ema.pt", "config.json", "checkpoint.pt"):
         assert (out / name).is_file(), name
-    for name in ("losses.tsv", "grid_reference.png", "grid_latent_Scratches.png", "grid_latent_Spots.png"):
+    for name in ("curves/plots/metrics/g_latent/cyc.tsv", "grid_reference.png", "grid_latent_Scratches.png",
+                 "grid_latent_Spots.png"):
         assert (reports / name).is_file(), name
     config = json.loads((out / "config.json").read_text())
-    assert config["variant"] == "c" and config["gan"]["variant"] == "c" and config["image_size"] == 32
+    assert config["variant"] == "c" and config["image_size"] == 32
+    assert "device" not in config["gan"] and "checkpoint_every" not in config["gan"]  # not result keys
     assert config["domains"] == ["Normal", "Scratches", "Spots"] and config["products"] == ["A", "B", "C"]
     assert set(torch.load(out / "ema.pt", weights_only=True)) == {"generator", "mapping", "encoder"}
     nets, loaded = load_ema(out)
@@ -238,8 +243,9 @@ def test_train_gan_stage_outputs_and_load_ema(tiny_dataset, tmp_path):
     x = torch.zeros(2, 3, 32, 32)
     style, defect = nets.encoder(x, torch.tensor([1, 2]))
     assert nets.generator(x, style, defect).shape == x.shape
-    header = (reports / "losses.tsv").read_text().splitlines()[0].split("\t")
-    assert header[0] == "step" and "g_latent/cyc" in header and "lambda_ds" in header
+    curves = read_curves(reports / "curves")
+    assert curves.columns[0] == "step" and {"g_latent/cyc", "lambda_ds"} <= set(curves.columns)
+    assert curves["step"].tolist() == [2]  # log_every 2 over the stage params' 2 iterations (no warm-up)
     mtime = (out / "ema.pt").stat().st_mtime_ns
     train_gan.main(argv)  # finished checkpoint with the same config: nothing retrained, same weights
     nets2, _ = load_ema(out)
@@ -252,13 +258,14 @@ def test_train_gan_stage_rejects_bad_variant(tiny_dataset, tmp_path):
     from stages import train_gan
 
     params = _stage_params(tiny_dataset, tmp_path)
-    with pytest.raises(ParamsError, match=r"gan\.variant must be one of"):
+    with pytest.raises(SystemExit) as exit_info:  # argparse: "--variant: invalid choice: 'f'"
         train_gan.main(["--params", str(params), "--prepared", "x", "--splits", "y", "--variant", "f",
                         "--out", str(tmp_path / "o"), "--reports", str(tmp_path / "r")])
+    assert exit_info.value.code == 2
 
 
 def test_grid_tiles_enlarge_small_images_by_pixel_repetition():
-    from dtgan.training.grids import MIN_TILE, PAD, tile
+    from dtgan.gans.dtgan.grids import MIN_TILE, PAD, tile
 
     image = np.arange(32 * 32 * 3, dtype=np.uint8).reshape(32, 32, 3)
     grid = tile([[None, image]], 32)

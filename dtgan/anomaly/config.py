@@ -46,7 +46,7 @@ class AnomalyConfig:
     map_sigma: float = field_spec(0.0, low=0)  # Gaussian smoothing (px) of the pixel map; spec: optional, 0 = off
     eval_batch_size: int = field_spec(128, low=1)
     figure_examples: int = field_spec(4, low=1)  # test images per product in examples.png
-    checkpoint_every: int = field_spec(1000, low=1)  # steps (either phase) between resumable checkpoints
+    checkpoint_every: int = field_spec(1000, low=1, result=False)  # steps between resumable checkpoints
     log_every: int = field_spec(50, low=1)
     seed: int = 1234
-    device: str = "auto"
+    device: str = field_spec("auto", result=False)

@@ -24,9 +24,12 @@ from dtgan.anomaly.models import Networks
 from dtgan.anomaly.score import Scores, score_images
 from dtgan.anomaly.train import TrainingData, load_checkpoint, network_hparams, networks_from_checkpoint, train_model
 from dtgan.constants import NORMAL
-from dtgan.data import PreparedData, images_to_tensor
+from dtgan.data.cache import PreparedData, load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor
+from dtgan.errors import CheckpointError, DataError
 from dtgan.params import as_dict
-from dtgan.runtime import write_json
+from dtgan.runtime import pick_device, seed_everything, write_json
 
 log = logging.getLogger(__name__)
 CONDITIONAL_UNIT = "conditional"
@@ -68,15 +71,16 @@ def rows_labels(rows: pd.DataFrame, products: tuple[str, ...], conditional: bool
     return torch.tensor([index[p] for p in rows["product"]], dtype=torch.long)
 
 
-# Keys that do not change what is trained: changing them must not throw away a checkpoint.
-NOT_IN_FINGERPRINT = ("checkpoint_every", "log_every", "eval_batch_size", "figure_examples", "map_sigma", "device")
+# Keys of scoring, figures and logging: they do not change what is trained, so changing them must not throw away
+# a checkpoint, and the training record (meta.json) leaves them out.
+NOT_TRAINED = ("log_every", "eval_batch_size", "figure_examples", "map_sigma")
 
 
 def fingerprint(cfg: AnomalyConfig, hparams: dict, sample_ids: list[str], pixels: np.ndarray) -> str:
     """Identifies what a checkpoint was trained on, so resuming never mixes params or data.
 
     The pixels count as well as the ids: a regenerated dataset can reuse the same ids for other images."""
-    trained = {k: v for k, v in as_dict(cfg).items() if k not in NOT_IN_FINGERPRINT}
+    trained = as_dict(cfg, exclude=NOT_TRAINED)
     payload = json.dumps({"cfg": trained, "hparams": hparams, "ids": sorted(sample_ids)}, sort_keys=True)
     digest = hashlib.sha256(payload.encode())
     digest.update(np.ascontiguousarray(pixels).tobytes())
@@ -89,7 +93,7 @@ def train_all(prepared: PreparedData, train_table: pd.DataFrame, cfg: AnomalyCon
     normals = train_table[train_table["domain"] == NORMAL]
     if normals.empty:
         msg = "the train split has no Normal images: f-AnoGAN trains on normal images only"
-        raise ValueError(msg)
+        raise DataError(msg)
     products = tuple(prepared.products)
     channels = choose_channels(cfg.color, rows_images(prepared, normals))
     conditional = cfg.mode == "conditional"
@@ -98,7 +102,7 @@ def train_all(prepared: PreparedData, train_table: pd.DataFrame, cfg: AnomalyCon
         rows = normals[normals["product"].isin(unit_products)]
         if rows.empty:
             msg = f"no Normal training images for product(s) {list(unit_products)} in the train split"
-            raise ValueError(msg)
+            raise DataError(msg)
         hparams = network_hparams(cfg, prepared.image_size, channels, len(products) if conditional else 0)
         pixels = rows_images(prepared, rows)
         data = TrainingData(to_model_tensor(pixels, channels), rows_labels(rows, products, conditional))
@@ -110,10 +114,31 @@ def train_all(prepared: PreparedData, train_table: pd.DataFrame, cfg: AnomalyCon
                                   "seconds_this_run": round(time.perf_counter() - start, 2),
                                   "final": {row["phase"]: row for row in state.history}}  # last row per phase
     meta = {"mode": cfg.mode, "residual": cfg.residual, "kappa": cfg.kappa, "channels": channels,
-            "image_size": prepared.image_size, "products": list(products), "config": as_dict(cfg),
+            "image_size": prepared.image_size, "products": list(products), "config": as_dict(cfg, exclude=NOT_TRAINED),
             "units": {u: {"file": model_filename(u), "products": list(p)}
                       for u, p in training_units(cfg.mode, products)}}
     write_json(out_dir / META_FILE, meta)
+    return summary
+
+
+def train_and_summarise(cfg: AnomalyConfig, prepared_dir: Path, splits_dir: Path, out: Path) -> dict:
+    """The train_anomaly stage: train every unit, then score the validation normals (monitoring only) and write
+    ``train_summary.json``."""
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    start = time.perf_counter()
+    prepared = load_prepared(prepared_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = train_all(prepared, load_split(splits_dir, "train"), cfg, out, device)
+    val = load_split(splits_dir, "val")
+    val_normals = val[val["domain"] == NORMAL]
+    if not val_normals.empty:  # monitoring only: reconstruction quality on unseen normals (maps unused)
+        meta, nets = load_models(out, device)
+        frame, _ = score_table(prepared, val_normals, meta, nets, cfg.eval_batch_size, 0.0, device)
+        summary["val_normal_mean"] = frame.groupby("product")[["A", "A_R", "A_D"]].mean().to_dict(orient="index")
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    write_json(out / "train_summary.json", summary)
+    log.info("train_anomaly done in %.1f s", summary["seconds"])
     return summary
 
 
@@ -122,27 +147,27 @@ def load_models(model_dir: Path, device: torch.device) -> tuple[dict, dict[str, 
     path = model_dir / META_FILE
     if not path.is_file():
         msg = f"{path} not found: run the train_anomaly stage first"
-        raise FileNotFoundError(msg)
+        raise CheckpointError(msg)
     meta = json.loads(path.read_text())
     nets = {}
     for unit, info in meta["units"].items():
         ckpt = load_checkpoint(model_dir / info["file"])
         if ckpt is None:
-            msg = f"model file {model_dir / info['file']} listed in {path} is missing"
-            raise FileNotFoundError(msg)
+            msg = f"model file {model_dir / info['file']} listed in {path} is missing; rerun train_anomaly"
+            raise CheckpointError(msg)
         nets[unit] = networks_from_checkpoint(ckpt, device)
     return meta, nets
 
 
 
 def score_table(prepared: PreparedData, table: pd.DataFrame, meta: dict, nets: dict[str, Networks],
-                cfg: AnomalyConfig, device: torch.device) -> tuple[pd.DataFrame, Scores]:
+                batch_size: int, map_sigma: float, device: torch.device) -> tuple[pd.DataFrame, Scores]:
     """Per-image scores of ``table`` (label 1 = defect) with the residual/kappa the models were trained with."""
     table = table.reset_index(drop=True)
     unknown = sorted(set(table["product"]) - set(meta["products"]))
     if unknown:
-        msg = f"products {unknown} have no trained anomaly model (trained on {meta['products']})"
-        raise ValueError(msg)
+        msg = f"products {unknown} have no trained anomaly model (trained on {meta['products']}); rerun train_anomaly"
+        raise CheckpointError(msg)
     parts: list[tuple[np.ndarray, Scores]] = []
     for unit, info in meta["units"].items():
         pos = np.flatnonzero(table["product"].isin(info["products"]).to_numpy())
@@ -152,7 +177,7 @@ def score_table(prepared: PreparedData, table: pd.DataFrame, meta: dict, nets: d
         images = to_model_tensor(rows_images(prepared, rows), meta["channels"])
         labels = rows_labels(rows, tuple(meta["products"]), meta["mode"] == "conditional")
         parts.append((pos, score_images(nets[unit], images, labels, meta["residual"], meta["kappa"],
-                                        cfg.eval_batch_size, cfg.map_sigma, device)))
+                                        batch_size, map_sigma, device)))
     if not parts:
         msg = "no test images to score"
         raise ValueError(msg)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from dtgan.anomaly.config import AnomalyConfig
 from dtgan.anomaly.models import Critic, Encoder, Generator, Networks
 from dtgan.anomaly.score import feature_residual, pixel_residual
+from dtgan.errors import ParamsError
 from dtgan.runtime import save_torch
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def build_networks(hparams: dict[str, int]) -> Networks:
 
 def network_hparams(cfg: AnomalyConfig, img_size: int, channels: int, n_classes: int) -> dict[str, int]:
     """The net hyperparameters read from the config (``n_classes`` 0 = unconditional)."""
+    if img_size < 8 or img_size & (img_size - 1):
+        msg = f"f-AnoGAN needs data.image_size to be a power of two >= 8 (e.g. 32, 64, 128), got {img_size}"
+        raise ParamsError(msg)
     return {"img_size": img_size, "channels": channels, "n_classes": n_classes, "z_dim": cfg.z_dim,
             "width": cfg.width, "embed_dim": cfg.embed_dim}
 
@@ -233,7 +237,7 @@ def load_checkpoint(path: Path, fingerprint: str | None = None) -> dict | None:
     """The checkpoint at ``path`` if it exists and (when given) matches ``fingerprint``; else None with a warning."""
     if not path.is_file():
         return None
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
     if fingerprint is not None and ckpt.get("fingerprint") != fingerprint:
         log.warning("ignoring checkpoint %s: made with other params or data (fingerprint mismatch)", path)
         return None

@@ -80,15 +80,16 @@ def cutout_transform(prob: float, scale: tuple[float, float]) -> v2.Transform:
 
 def build_augmenter(cfg: ClassifierConfig, num_classes: int) -> Augmenter:
     """The augmenter selected by ``classifier.augment``."""
+    settings = cfg.augment_settings()
     if cfg.augment == "none":
         return _identity(num_classes)
     if cfg.augment == "trad":
-        return _per_sample(trad_transform(cfg.trad_rotation, cfg.trad_jitter), num_classes)
+        return _per_sample(trad_transform(settings.rotation, settings.jitter), num_classes)
     if cfg.augment == "cutout":
-        return _per_sample(cutout_transform(cfg.cutout_prob, tuple(cfg.cutout_scale)), num_classes)
+        return _per_sample(cutout_transform(settings.prob, tuple(settings.scale)), num_classes)
     if cfg.augment == "cutmix":
-        return _mixing(v2.CutMix, cfg.cutmix_alpha, num_classes)
+        return _mixing(v2.CutMix, settings.alpha, num_classes)
     if cfg.augment == "mixup":
-        return _mixing(v2.MixUp, cfg.mixup_alpha, num_classes)
+        return _mixing(v2.MixUp, settings.alpha, num_classes)
     msg = f"classifier.augment must be one of none, trad, cutmix, cutout, mixup; got {cfg.augment!r}"
     raise ValueError(msg)

@@ -8,10 +8,10 @@ statistics) live in params.yaml; profiles/paper.yaml restores the paper's values
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from dtgan.params import field_spec
+from dtgan.params import as_dict, field_spec
 
 BACKBONES = ("resnet50", "efficientnet_b4", "resnet18", "efficientnet_lite0")
 AUGMENTS = ("none", "trad", "cutmix", "cutout", "mixup")
@@ -21,6 +21,48 @@ def _distinct(values: tuple) -> str | None:
     if not values:
         return "must list at least one seed"
     return None if len(set(values)) == len(values) else "must not repeat a seed"
+
+
+@dataclass(frozen=True)
+class NoAugment:
+    """``none``: the images as they are (no settings)."""
+
+
+@dataclass(frozen=True)
+class TradAugment:
+    """Traditional augmentation: flips, small rotations, brightness/contrast jitter (parameters not in the paper)."""
+
+    rotation: float = field_spec(10.0, low=0, high=180)  # degrees; "small rotations" (value not given)
+    jitter: float = field_spec(0.1, low=0, high=1)  # brightness/contrast jitter strength (not given)
+
+
+@dataclass(frozen=True)
+class CutMixAugment:
+    alpha: float = field_spec(1.0, low=0, low_open=True)  # Beta(alpha, alpha); CutMix paper's 1.0
+
+
+@dataclass(frozen=True)
+class MixUpAugment:
+    alpha: float = field_spec(0.2, low=0, low_open=True)  # Beta(alpha, alpha); mixup paper's ImageNet 0.2
+
+
+@dataclass(frozen=True)
+class CutOutAugment:
+    prob: float = field_spec(1.0, low=0, high=1)  # CutOut applies one square hole to every image
+    scale: tuple[float, ...] = field_spec((0.02, 0.25), low=0, high=1, low_open=True,
+                                          check=lambda v: None if len(v) == 2 and v[0] <= v[1]
+                                          else "must be [min, max] area fractions with min <= max")
+
+
+@dataclass(frozen=True)
+class Augmentations:
+    """One settings group per ``classifier.augment`` value (field names = AUGMENTS)."""
+
+    none: NoAugment = field(default_factory=NoAugment)
+    trad: TradAugment = field(default_factory=TradAugment)
+    cutmix: CutMixAugment = field(default_factory=CutMixAugment)
+    cutout: CutOutAugment = field(default_factory=CutOutAugment)
+    mixup: MixUpAugment = field(default_factory=MixUpAugment)
 
 
 @dataclass(frozen=True)
@@ -49,13 +91,18 @@ class ClassifierConfig:
     source_hidden: int = field_spec(1024, low=1)  # width of the source-head MLP; not given (DANN's 1024)
     source_loss_weight: float = field_spec(1.0, low=0)  # paper: source CE simply added to the class CE
     augment: str = field_spec("trad", choices=AUGMENTS)
-    trad_rotation: float = field_spec(10.0, low=0, high=180)  # degrees; "small rotations" (value not given)
-    trad_jitter: float = field_spec(0.1, low=0, high=1)  # brightness/contrast jitter strength (not given)
-    cutmix_alpha: float = field_spec(1.0, low=0, low_open=True)  # Beta(alpha, alpha); CutMix paper's 1.0
-    mixup_alpha: float = field_spec(0.2, low=0, low_open=True)  # Beta(alpha, alpha); mixup paper's ImageNet 0.2
-    cutout_prob: float = field_spec(1.0, low=0, high=1)  # CutOut applies one square hole to every image
-    cutout_scale: tuple[float, ...] = field_spec((0.02, 0.25), low=0, high=1, low_open=True,
-                                                 check=lambda v: None if len(v) == 2 and v[0] <= v[1]
-                                                 else "must be [min, max] area fractions with min <= max")
+    # The settings of every augmentation, one group each, so a stage depends on the group of the augmentation it
+    # uses (dvc.yaml: classifier.augmentations.${item.augment}) and not on the others'.
+    augmentations: Augmentations = field(default_factory=lambda: Augmentations())
     seeds: tuple[int, ...] = field_spec((0, 1, 2, 3, 4), check=_distinct)  # paper: five runs
-    device: str = "auto"
+    device: str = field_spec("auto", result=False)
+
+    def augment_settings(self, augment: str | None = None) -> object:
+        """The settings group of ``augment`` (default: this config's ``augment``)."""
+        return getattr(self.augmentations, augment or self.augment)
+
+
+def run_record(cfg: ClassifierConfig) -> dict:
+    """What a classifier run records (and is fingerprinted by): the result keys, with the settings of its own
+    augmentation only (``augment_settings``), so runs do not depend on the other augmentations' settings."""
+    return {**as_dict(cfg, exclude=("augmentations",)), "augment_settings": as_dict(cfg.augment_settings())}

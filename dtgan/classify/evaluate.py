@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dtgan.anomaly.metrics import auroc
 from dtgan.constants import DOMAINS
+from dtgan.metrics.roc import auroc
 
 ALL_PRODUCTS = "all"
 
@@ -101,8 +101,3 @@ def summarize_seeds(metrics: Sequence[dict]) -> pd.DataFrame:
         rows.append({"product": product, "mean": float(values.mean()), "std": std, "n": int(values.size),
                      "errors": values.tolist()})
     return pd.DataFrame(rows)
-
-
-def format_mean_std(mean: float, std: float, digits: int = 2) -> str:
-    """'13.81±2.36' as in the paper's tables ('13.81' for a single run)."""
-    return f"{mean:.{digits}f}" if math.isnan(std) else f"{mean:.{digits}f}±{std:.{digits}f}"

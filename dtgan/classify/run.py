@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dtgan.classify.config import ClassifierConfig
+from dtgan.classify.config import ClassifierConfig, run_record
 from dtgan.classify.data import image_set
 from dtgan.classify.evaluate import summarize_seeds
 from dtgan.classify.models import default_weights_path
 from dtgan.classify.train import RunResult, train_classifier
-from dtgan.data import load_prepared
-from dtgan.params import as_dict
+from dtgan.data.cache import load_prepared
 from dtgan.runtime import pick_device, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ def run_cell(cfg: ClassifierConfig, manifests: dict[str, pd.DataFrame], prepared
     # Wall times are not results: they go beside the predictions, not into the metrics (`dvc metrics diff` stays
     # empty when only the machine's speed changed).
     write_json(out / "timing.json", timings)
-    write_json(out / "config.json", as_dict(cfg))  # the settings record, beside the results (not a metric)
+    write_json(out / "config.json", run_record(cfg))  # the settings record, beside the results (not a metric)
     result = {"dataset": json.loads((prepared_dir / "meta.json").read_text())["source"], "profile": profile,
               "backbone": cfg.backbone, "pretrained": cfg.pretrained, "weights": weights_label(cfg),
               "input_size": cfg.input_size or prepared.image_size, "epochs": cfg.epochs, "augment": cfg.augment,

@@ -25,53 +25,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dtgan.classify.augment import Augmenter, build_augmenter
-from dtgan.classify.config import ClassifierConfig
+from dtgan.classify.config import ClassifierConfig, run_record
+from dtgan.classify.data import ImageSet
 from dtgan.classify.evaluate import predictions_frame, run_metrics
 from dtgan.classify.models import DefectClassifier, build_classifier
 from dtgan.constants import DOMAINS
-from dtgan.params import as_dict
 from dtgan.runtime import save_torch, seed_everything
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImageSet:
-    """Images with class labels (0 Normal, 1 Scratches, 2 Spots), real(0)/synthetic(1) flags and products."""
-
-    images: np.ndarray  # uint8 (N, H, W, 3) RGB
-    labels: np.ndarray  # int (N,)
-    is_synthetic: np.ndarray  # 0/1 (N,)
-    products: np.ndarray  # str (N,)
-    sample_ids: np.ndarray | None = None  # str (N,); defaults to the row numbers
-    name: str = "images"  # used in error messages
-
-    def __post_init__(self) -> None:
-        n = len(self.images)
-        if self.images.dtype != np.uint8 or self.images.ndim != 4 or self.images.shape[-1] != 3:
-            msg = f"{self.name}: images must be uint8 (N, H, W, 3), got {self.images.dtype} {self.images.shape}"
-            raise ValueError(msg)
-        for label, array in (("labels", self.labels), ("is_synthetic", self.is_synthetic),
-                             ("products", self.products), ("sample_ids", self.sample_ids)):
-            if array is not None and len(array) != n:
-                msg = f"{self.name}: {label} has {len(array)} entries for {n} images"
-                raise ValueError(msg)
-        if n and (np.min(self.labels) < 0 or np.max(self.labels) >= len(DOMAINS)):
-            msg = f"{self.name}: labels must be in 0..{len(DOMAINS) - 1} ({', '.join(DOMAINS)}), got {set(self.labels)}"
-            raise ValueError(msg)
-        if n and not np.isin(self.is_synthetic, (0, 1)).all():
-            msg = f"{self.name}: is_synthetic must be 0 or 1, got {sorted(set(np.asarray(self.is_synthetic)))}"
-            raise ValueError(msg)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    @property
-    def has_synthetic(self) -> bool:
-        return bool(np.any(self.is_synthetic))
-
-    def ids(self) -> np.ndarray:
-        return self.sample_ids if self.sample_ids is not None else np.array([str(i) for i in range(len(self))])
 
 
 @dataclass
@@ -101,14 +62,6 @@ def classification_loss(logits: torch.Tensor, class_targets: torch.Tensor, sourc
         total = total + source_weight * source_loss
         source_value = float(source_loss.detach())
     return total, {"loss": float(total.detach()), "class_loss": float(class_loss.detach()), "source_loss": source_value}
-
-
-def select_best_epoch(val_losses: list[float]) -> int:
-    """Index of the lowest validation loss (the first one on ties, as a strict '<' update keeps it)."""
-    if not val_losses:
-        msg = "no validation losses to select from"
-        raise ValueError(msg)
-    return int(np.argmin(np.asarray(val_losses, dtype=float)))
 
 
 def make_plateau_scheduler(optimizer: torch.optim.Optimizer,
@@ -207,7 +160,7 @@ def run_fingerprint(cfg: ClassifierConfig, seed: int, train: ImageSet, val: Imag
 
     ``epochs`` (and the seed list) are left out so a finished run can be extended to more epochs.
     """
-    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("epochs", "seeds")}
+    settings = {k: v for k, v in run_record(cfg).items() if k not in ("epochs", "seeds")}
     h = hashlib.sha256(json.dumps({"cfg": settings, "seed": seed}, sort_keys=True, default=str).encode())
     for data in (train, val):
         h.update(np.ascontiguousarray(data.images[:: max(1, len(data) // 64)]).tobytes())
@@ -238,7 +191,7 @@ def _try_resume(path: Path | None, fingerprint: str, model: nn.Module, optimizer
                 scheduler: object, generator: torch.Generator) -> _TrainState:
     if path is None or not path.is_file():
         return _TrainState()
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
     if ckpt.get("fingerprint") != fingerprint:
         log.warning("checkpoint %s belongs to another config/seed/data; starting this run from scratch", path)
         return _TrainState()
@@ -260,7 +213,7 @@ def _record_epoch(state: _TrainState, model: nn.Module, train_stats: dict, val_l
     row = {"epoch": state.epoch, "lr": lr, **{k: v for k, v in train_stats.items() if k != "images"},
            "val_loss": val_loss, "val_error": val_error}
     state.history.append(row)
-    if val_loss < state.best_val_loss:  # strict: the earliest of equal losses is kept (select_best_epoch)
+    if val_loss < state.best_val_loss:  # strict: of equal losses the earliest epoch is kept
         state.best_val_loss, state.best_epoch = val_loss, state.epoch
         state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 

@@ -18,7 +18,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from dtgan.constants import DOMAINS
-from dtgan.data.table import DataError
+from dtgan.data.table import DECODE_ERRORS
+from dtgan.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,14 @@ def build_cache(
     for i, row in enumerate(tqdm(list(table.itertuples()), desc="decode+resize", unit="img", mininterval=1.0)):
         try:
             images[len(keep)], original = load_image(row.image_path, size, RESAMPLE[resize])
+        except DECODE_ERRORS as exc:
+            rejects.append(_reject(row, "image", exc))
+            continue
+        try:
             if row.mask_path:
                 masks[len(keep)] = load_mask(row.mask_path, size)
-        except (OSError, ValueError, SyntaxError) as exc:  # PIL's errors for corrupt/truncated/unknown files
-            reason = f"{type(exc).__name__}: {exc}"
-            rejects.append({"sample_id": row.sample_id, "image_path": row.image_path, "reason": reason})
+        except DECODE_ERRORS as exc:  # an undecodable mask rejects its image: its labels cannot be trusted
+            rejects.append(_reject(row, f"mask {row.mask_path}", exc))
             continue
         keep.append(i)
         sizes.append(original)
@@ -85,6 +89,10 @@ def build_cache(
     accepted["cache_index"] = np.arange(len(accepted))
     reject_frame = pd.DataFrame(rejects, columns=["sample_id", "image_path", "reason"])
     return accepted, images[: len(keep)], masks[: len(keep)], reject_frame
+
+
+def _reject(row: object, what: str, exc: Exception) -> dict:
+    return {"sample_id": row.sample_id, "image_path": row.image_path, "reason": f"{what}: {type(exc).__name__}: {exc}"}
 
 
 def check_rejects(rejects: pd.DataFrame, total: int, max_fraction: float) -> None:

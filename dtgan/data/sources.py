@@ -13,7 +13,8 @@ from pathlib import Path
 
 from dtgan.constants import DEFECT_DOMAINS, DOMAINS, NORMAL
 from dtgan.data.mvtec_table9 import TABLE9, ambiguous_ids
-from dtgan.data.table import DataError, make_table
+from dtgan.data.table import make_table
+from dtgan.errors import DataError
 
 log = logging.getLogger(__name__)
 

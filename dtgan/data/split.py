@@ -8,11 +8,14 @@ with all training defects; the other training normals form the synthesis/classif
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from dtgan.constants import DOMAINS, NORMAL
-from dtgan.data.table import DataError
+from dtgan.data.cache import read_sample_csv
+from dtgan.errors import DataError
 
 SUBSETS = ("gan_train", "pool", "val", "test", "unused")
 ALL_SPLITS = ("gan_train", "pool", "train", "val", "test", "unused")
@@ -94,3 +97,15 @@ def split_summary(split: pd.DataFrame) -> pd.DataFrame:
     counts = counts.reset_index()
     counts["domain"] = pd.Categorical(counts["domain"], DOMAINS, ordered=True)
     return counts.sort_values(["product", "domain"]).reset_index(drop=True)
+
+
+def load_split(splits_dir: str | Path, name: str) -> pd.DataFrame:
+    """One subset written by the ``split`` stage (gan_train, pool, train, val, test, unused)."""
+    if name not in ALL_SPLITS:
+        msg = f"unknown split {name!r}; expected one of {list(ALL_SPLITS)}"
+        raise ValueError(msg)
+    path = Path(splits_dir) / f"{name}.csv"
+    if not path.is_file():
+        msg = f"split file {path} not found; run `dvc repro split` (or python -m stages.split) first"
+        raise DataError(msg)
+    return read_sample_csv(path)

@@ -13,13 +13,10 @@ import pandas as pd
 from PIL import Image
 
 from dtgan.constants import DOMAINS
+from dtgan.errors import DataError
 
 SAMPLE_COLUMNS = ("sample_id", "product", "domain", "image_path", "mask_path", "source_id", "orig_width", "orig_height")
 MAX_ROWS_IN_MESSAGE = 10
-
-
-class DataError(ValueError):
-    """A dataset problem a user can act on; the message names the offending rows or files."""
 
 
 def make_table(rows: list[dict]) -> pd.DataFrame:
@@ -70,14 +67,29 @@ def _check_files_exist(frame: pd.DataFrame) -> None:
         raise DataError(msg)
 
 
+# What PIL raises for a zero-byte, truncated, corrupt or unknown-format file (UnidentifiedImageError is an OSError).
+DECODE_ERRORS = (OSError, ValueError, SyntaxError)
+
+
+def header_size(path: str) -> tuple[int, int] | None:
+    """(width, height) from a file's header, or None when it cannot be decoded (it is rejected when cached)."""
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except DECODE_ERRORS:
+        return None
+
+
 def check_mask_sizes(frame: pd.DataFrame) -> None:
-    """Masks must have their image's size; reads only the file headers."""
+    """Masks must have their image's size; reads only the file headers.
+
+    An image or mask that cannot be decoded is skipped here: ``build_cache`` puts its row in the rejects table.
+    """
     bad = []
     for row in frame[frame["mask_path"] != ""].itertuples():
-        with Image.open(row.image_path) as img, Image.open(row.mask_path) as mask:
-            if img.size != mask.size:
-                bad.append(f"{row.sample_id}: image {img.size[0]}x{img.size[1]} but mask {row.mask_path} "
-                           f"{mask.size[0]}x{mask.size[1]}")
+        image, mask = header_size(row.image_path), header_size(row.mask_path)
+        if image is not None and mask is not None and image != mask:
+            bad.append(f"{row.sample_id}: image {image[0]}x{image[1]} but mask {row.mask_path} {mask[0]}x{mask[1]}")
     if bad:
         more = f" and {len(bad) - MAX_ROWS_IN_MESSAGE} more" if len(bad) > MAX_ROWS_IN_MESSAGE else ""
         msg = "mask size differs from its image: " + "; ".join(bad[:MAX_ROWS_IN_MESSAGE]) + more

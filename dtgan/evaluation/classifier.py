@@ -19,11 +19,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dtgan.classify import ClassifierConfig, ImageSet, build_classifier, train_classifier
-from dtgan.classify.train import predict_probs, to_uint8_tensor
+from dtgan.classify.config import ClassifierConfig, run_record
+from dtgan.classify.data import ImageSet, image_set, real_rows
+from dtgan.classify.models import build_classifier
+from dtgan.classify.train import predict_probs, to_uint8_tensor, train_classifier
 from dtgan.constants import DOMAIN_INDEX, DOMAINS
-from dtgan.data import DataError, load_prepared, load_split
-from dtgan.params import as_dict, from_mapping
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.errors import DataError
+from dtgan.params import from_mapping
 from dtgan.runtime import pick_device, save_torch, write_json
 
 log = logging.getLogger(__name__)
@@ -59,15 +63,13 @@ def balance_classes(labels: np.ndarray, rng: np.random.Generator, class_size: in
     return np.sort(np.concatenate(picked))
 
 
-def image_set(frame: pd.DataFrame, images: np.ndarray, name: str) -> ImageSet:
-    """Real images of a split as a classifier ImageSet (labels = domain index)."""
+def split_image_set(splits_dir: Path, name: str, images: np.ndarray) -> ImageSet:
+    """Real images of a split through the classifier's own data path (a manifest of real rows)."""
+    frame = load_split(splits_dir, name)
     if frame.empty:
         msg = f"the {name} split is empty; the evaluation classifier needs images of every split"
         raise DataError(msg)
-    return ImageSet(images=images[frame["cache_index"].to_numpy(dtype=int)],
-                    labels=frame["domain"].map(DOMAIN_INDEX).to_numpy(dtype=int),
-                    is_synthetic=np.zeros(len(frame), dtype=int), products=frame["product"].to_numpy(dtype=str),
-                    sample_ids=frame["sample_id"].to_numpy(dtype=str), name=f"eval classifier {name}")
+    return image_set(real_rows(frame), images, f"eval classifier {name}")
 
 
 def eval_classifier_config(base: ClassifierConfig, epochs: int, seed: int, device: str) -> ClassifierConfig:
@@ -86,7 +88,7 @@ def train_eval_classifier(cfg: ClassifierConfig, prepared_dir: Path, splits_dir:
     """
     seed = cfg.seeds[0]
     images = load_prepared(prepared_dir).images
-    sets = {name: image_set(load_split(splits_dir, name), images, name) for name in ("train", "val", "test")}
+    sets = {name: split_image_set(splits_dir, name, images) for name in ("train", "val", "test")}
     real = sets["train"]
     rows = balance_classes(real.labels, np.random.default_rng(seed), class_size)
     balanced = ImageSet(images=real.images[rows], labels=real.labels[rows], is_synthetic=real.is_synthetic[rows],
@@ -95,7 +97,7 @@ def train_eval_classifier(cfg: ClassifierConfig, prepared_dir: Path, splits_dir:
     checkpoint = out_dir / CHECKPOINT_NAME
     result = train_classifier(balanced, sets["val"], sets["test"], cfg, seed, pick_device(cfg.device), checkpoint)
     best = result.history[result.best_epoch - 1]
-    info = {"config": as_dict(cfg), "seed": seed, "best_epoch": result.best_epoch, "val_loss": best["val_loss"],
+    info = {"config": run_record(cfg), "seed": seed, "best_epoch": result.best_epoch, "val_loss": best["val_loss"],
             "val_error": best["val_error"], "test_error": result.metrics["error"], "test_metrics": result.metrics,
             "train_counts": class_counts(real.labels), "train_counts_balanced": class_counts(balanced.labels),
             "n_val": len(sets["val"]), "n_test": len(sets["test"]), "history": result.history,
@@ -117,8 +119,11 @@ def load_eval_classifier(model_dir: str | Path, device: torch.device) -> tuple[t
             msg = f"{path} not found; run the train_eval_classifier stage first"
             raise DataError(msg)
     info = json.loads(info_path.read_text())
-    # The weights are replaced by the saved ones, so the ImageNet file is not needed to rebuild the network.
-    cfg = dataclasses.replace(from_mapping(ClassifierConfig, info["config"], f"{info_path}:config"), pretrained="none")
+    # The weights are replaced by the saved ones, so the ImageNet file is not needed to rebuild the network; the
+    # record's augmentation settings play no part in rebuilding it.
+    fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
+    record = {k: v for k, v in info["config"].items() if k in fields}
+    cfg = dataclasses.replace(from_mapping(ClassifierConfig, record, f"{info_path}:config"), pretrained="none")
     model = build_classifier(cfg, len(DOMAINS), with_source_head=False)
     model.load_state_dict(torch.load(model_path, map_location="cpu", weights_only=True))
     return model.to(device).eval(), info

@@ -40,5 +40,5 @@ class EvaluateConfig:
     eval_classifier_epochs: int = field_spec(2, low=1)
     eval_classifier_class_size: int = field_spec(300, low=0)
     seed: int = 0  # eval classifier seed, mix-set draws and KID subsets
-    device: str = "auto"
+    device: str = field_spec("auto", result=False)
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from dtgan.metrics import NotComputed, distribution_metrics, frechet_key, kid_key, not_computed_metrics
+from dtgan.metrics.distances import distribution_metrics, not_computed_metrics
+from dtgan.metrics.values import NotComputed, frechet_key, kid_key
 
 log = logging.getLogger(__name__)
 

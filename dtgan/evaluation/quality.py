@@ -14,8 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dtgan.metrics import diversity_l1, outside_defect_mask, psnr
-from dtgan.metrics.quality import SSIM_WINDOW, ssim_map
+from dtgan.metrics.quality import diversity_l1, outside_defect_mask, psnr, ssim_all_and_kept
 
 # Identical images have infinite PSNR; they are counted as 100 dB (MSE ~ 6.5e-6 grey levels²) so a mean stays
 # finite. Project convention; only reached by a generator that returns its input unchanged.
@@ -32,20 +31,6 @@ def _mean(values: np.ndarray) -> float:
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[~np.isnan(finite)]
     return float(finite.mean()) if finite.size else math.nan
-
-
-def ssim_all_and_kept(sources: np.ndarray, outputs: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image SSIM over all window centres and over kept centres, from ONE SSIM map.
-
-    Same definition as :func:`dtgan.metrics.ssim` (with and without ``keep``), but the map, the costly part,
-    is computed once instead of twice.
-    """
-    smap = ssim_map(sources, outputs).reshape(len(sources), -1)
-    r = SSIM_WINDOW // 2
-    centres = keep[:, r:-r, r:-r].reshape(len(sources), -1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kept = (smap * centres).sum(axis=1) / centres.sum(axis=1)
-    return smap.mean(axis=1), kept
 
 
 def background_metrics(sources: np.ndarray, outputs: np.ndarray, change_threshold: float,

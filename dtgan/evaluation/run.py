@@ -4,7 +4,6 @@ accuracy, diversity and memorisation, written as ``metrics.json``, ``per_cell.cs
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,27 +11,26 @@ import numpy as np
 import pandas as pd
 
 from dtgan.constants import DEFECT_DOMAINS
-from dtgan.data import DataError, PreparedData, load_prepared, load_split
+from dtgan.data.cache import PreparedData, load_prepared
+from dtgan.data.split import load_split
+from dtgan.errors import DataError
 from dtgan.evaluation.classifier import load_eval_classifier, predict_domains, target_accuracy
 from dtgan.evaluation.config import EvaluateConfig
 from dtgan.evaluation.distribution import all_cell_metrics, long_frame, mean_over_cells, mode_summary, per_cell_rows
 from dtgan.evaluation.features import RealFeatures, build_feature_extractor, check_store_matches, load_real_features
-from dtgan.evaluation.memorisation import nearest_real_table, summarise
 from dtgan.evaluation.quality import background_metrics, diversity_by_group
 from dtgan.evaluation.synthetic import ALL_MODES, MODES, SyntheticSet, cell_rows, load_synthetic_set
-from dtgan.metrics import (
+from dtgan.metrics.distances import not_computed_metrics
+from dtgan.metrics.features import WeightsResolution, extract_features, resolve_fid_weights
+from dtgan.metrics.memorisation import nearest_real_table, save_nearest_neighbour_grid, summarise
+from dtgan.metrics.values import (
     EFFNET_LITE0,
     HEADLINE_METRIC,
     INCEPTION_FID,
     NotComputed,
-    WeightsResolution,
-    extract_features,
     frechet_key,
+    json_ready,
     kid_key,
-    metric_json_value,
-    not_computed_metrics,
-    resolve_fid_weights,
-    save_nearest_neighbour_grid,
 )
 from dtgan.runtime import pick_device, write_csv, write_json
 
@@ -190,18 +188,6 @@ def memorisation_section(cfg: EvaluateConfig, inputs: Inputs, effnet: np.ndarray
         summary["synthetic_to_val_pixel_nn_ratio"] = (summary["synthetic_pixel_nn_rms_median"]
                                                       / max(summary["val_pixel_nn_rms_median"], 1e-12))
     return summary
-
-
-def json_ready(value: object) -> object:
-    """Recursively: NotComputed -> its string, numpy scalars -> Python, NaN / inf -> null (valid JSON)."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    value = metric_json_value(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def evaluate_variant(cfg: EvaluateConfig, prepared_dir: Path, splits_dir: Path, features_dir: Path,

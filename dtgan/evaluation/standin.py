@@ -1,7 +1,7 @@
 """A stand-in evaluation synthesis set made without a GAN: real training-defect pixels pasted onto test normals.
 
 Used by the tests and the benchmark to run the evaluation end to end when no trained generator exists. It has the
-exact layout of ``dtgan.synthesis`` output (``images/<product>/<domain>/<mode>/<source>_r<k>.png`` + manifest), so
+exact layout of every synthetic set (written by :class:`dtgan.synthesis.manifest.ManifestWriter`), so
 the evaluation code cannot tell the difference. Never part of the pipeline: its numbers describe copy-paste, not
 DT-GAN (pasting real defects is also a memorisation case the nearest-neighbour check should flag).
 """
@@ -12,14 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from dtgan.constants import DEFECT_DOMAINS, NORMAL
-from dtgan.data import load_prepared, load_split
-from dtgan.runtime import write_csv
-from dtgan.synthesis.translate import MANIFEST_COLUMNS
-
-MODES = ("latent", "reference")
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.synthesis.manifest import MODES, ManifestWriter
 
 
 def paste_defect(source: np.ndarray, donor: np.ndarray, mask: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -40,9 +37,8 @@ def write_standin_set(prepared_dir: Path, splits_dir: Path, out_dir: Path, repea
     donors = load_split(splits_dir, "gan_train")
     sources = test[test["domain"] == NORMAL].sort_values("sample_id")
     rng = np.random.default_rng(seed)
-    rows = []
+    writer = ManifestWriter(out_dir)
     for _, src in sources.iterrows():
-        stem = src["sample_id"].replace("/", "__")  # as dtgan.synthesis.translate names its files
         for domain in DEFECT_DOMAINS:
             pool = donors[(donors["domain"] == domain) & (donors["product"] == src["product"])]
             pool = pool if len(pool) else donors[donors["domain"] == domain]
@@ -53,15 +49,8 @@ def write_standin_set(prepared_dir: Path, splits_dir: Path, out_dir: Path, repea
                                          prepared.images[int(donor["cache_index"])],
                                          prepared.masks[int(donor["cache_index"])],
                                          rng.normal(0.0, noise_std, prepared.images.shape[1:]).astype(np.float32))
-                    sub = mode if mode == "latent" else "reference_all"
-                    path = out_dir / "images" / src["product"] / domain / sub / f"{stem}_r{repeat}.png"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    Image.fromarray(image).save(path)
-                    rows.append({"synth_id": str(path.relative_to(out_dir / "images").with_suffix("")),
-                                 "source_id": src["sample_id"], "product": src["product"], "target_domain": domain,
-                                 "mode": mode, "reference_set": "" if mode == "latent" else "all", "seed": seed,
-                                 "reference_id": "" if mode == "latent" else donor["sample_id"], "variant": variant,
-                                 "path": str(path)})
-    manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
-    write_csv(out_dir / "manifest.csv", manifest)
-    return manifest
+                    writer.add(image, source_id=src["sample_id"], product=src["product"], target_domain=domain,
+                               mode=mode, reference_set="" if mode == "latent" else "all", seed=seed,
+                               reference_id="" if mode == "latent" else donor["sample_id"], repeat=repeat,
+                               family="standin", variant=variant, stem=src["sample_id"].replace("/", "__"))
+    return writer.close()

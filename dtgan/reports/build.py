@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from dtgan.gans.dtgan.curves import CURVES_DIR, read_curves
 from dtgan.reports import plots, tables
 from dtgan.runtime import write_csv, write_json, write_text
 
@@ -27,6 +28,7 @@ class ReportPlan:
     settings: tuple[str, ...]
     augment: str  # the main matrix's augmentation (classifier.augment)
     table15_augments: tuple[str, ...]
+    table15_settings: tuple[str, ...]
     table15_scale: int
     variants: tuple[str, ...]
     dataset: str
@@ -37,13 +39,13 @@ class ReportPlan:
 class ReportInputs:
     classifier_dir: Path  # reports/classifier/<setting>_N<scale>_<augment>.json
     eval_dir: Path  # reports/eval/<variant>/metrics.json
-    gan_dir: Path  # reports/gan/<variant>/losses.tsv
+    gan_dir: Path  # reports/gan/<variant>/: discriminator.json, curves/ (DVCLive)
     anomaly_metrics: Path  # reports/anomaly/metrics.json
 
 
 def classifier_cells(plan: ReportPlan) -> list[tuple[str, int, str]]:
     main = [(s, n, plan.augment) for n in plan.scales for s in plan.settings]
-    extra = [(s, plan.table15_scale, a) for a in plan.table15_augments for s in ("trad_aug", "mix")]
+    extra = [(s, plan.table15_scale, a) for a in plan.table15_augments for s in plan.table15_settings]
     return main + extra
 
 
@@ -70,7 +72,7 @@ def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[st
                      + " D acc.: accuracy of the discriminator's defect-type (FG, chance 1/3) and product (BG) "
                        "classifiers on the held-out real images after training (– = variant without them)."),
         _write_table(out, "table15_augmentation", tables.table15(cells, (plan.augment, *plan.table15_augments),
-                                                                 plan.table15_scale),
+                                                                 plan.table15_settings, plan.table15_scale),
                      f"Table 15 — augmentation baselines at N = {plan.table15_scale}",
                      tables.classifier_header(cells.meta, "Without (synthetic = none) and with DT-GAN Mix data",
                                                               seeds_per_row=True)),
@@ -124,7 +126,7 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     main_settings = tuple(s for s in plan.settings if not s.startswith("reference_"))
     plots.error_vs_scale(cells, main_settings, plan.augment, out / "plots" / "error_vs_scale.png", subtitle)
     plots.ablation_bars(evals, out / "plots" / "ablation.png")
-    losses = {v: pd.read_csv(inputs.gan_dir / v / "losses.tsv", sep="\t") for v in plan.variants}
+    losses = {v: read_curves(inputs.gan_dir / v / CURVES_DIR) for v in plan.variants}
     plots.training_curves(losses, out / "plots" / "training_curves.png")
     write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly, discriminators))
     log.info("report written to %s", out)

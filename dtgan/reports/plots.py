@@ -28,7 +28,7 @@ def error_vs_scale(cells: ClassifierCells, settings: tuple[str, ...], augment: s
         ax = fig.add_subplot(1, len(products), k + 1)
         for setting in settings:
             rows = select_rows(cells.rows, product=product, setting=setting, augment=augment).sort_values("scale")
-            ax.errorbar(rows["scale"], rows["error_mean"], yerr=rows["error_std"], marker="o", capsize=3,
+            ax.errorbar(rows["scale"], rows["error_mean"], yerr=rows["error_std"].astype(float), marker="o", capsize=3,
                         label=setting_label(setting))
         ax.set_title(f"product {product}")
         ax.set_xlabel("real normals per product N (each class brought to N)")

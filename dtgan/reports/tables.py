@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dtgan.errors import DataError
 from dtgan.reports import paper
 
 SETTING_LABELS = {"trad_aug": "Trad-Aug", "latent": "Latent", "reference": "Reference", "mix": "Mix"}
@@ -37,7 +38,7 @@ def fmt(mean: float | None, std: float | None = None, digits: int = 2) -> str:
 def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         msg = f"report input {path} is missing: run the stage that writes it (dvc repro)"
-        raise FileNotFoundError(msg)
+        raise DataError(msg)
     return json.loads(path.read_text())
 
 
@@ -80,8 +81,8 @@ def select_rows(rows: pd.DataFrame, **equal: Any) -> pd.DataFrame:
 def one_row(rows: pd.DataFrame, **equal: Any) -> Any:
     hit = select_rows(rows, **equal)
     if len(hit) != 1:
-        msg = f"expected one classifier result for {equal}, found {len(hit)}"
-        raise KeyError(msg)
+        msg = f"expected one classifier result for {equal}, found {len(hit)}; rerun the classifier cells (dvc repro)"
+        raise DataError(msg)
     return next(hit.itertuples())
 
 
@@ -133,11 +134,19 @@ def table10(cells: ClassifierCells, scales: tuple[int, ...], settings: tuple[str
     return pd.DataFrame(out)
 
 
-def table15(cells: ClassifierCells, augments: tuple[str, ...], scale: int) -> pd.DataFrame:
-    """Augmentation baselines with and without DT-GAN (mix) data at one scale, beside the paper's Table 15."""
+def synthetic_label(setting: str) -> str:
+    """Table 15's "synthetic" column: none for Trad-Aug, DT-GAN for its Mix data (the paper's rows)."""
+    if setting == "trad_aug":
+        return "none"
+    return "DT-GAN" if setting == "mix" else f"DT-GAN {setting_label(setting)}"
+
+
+def table15(cells: ClassifierCells, augments: tuple[str, ...], settings: tuple[str, ...], scale: int) -> pd.DataFrame:
+    """Augmentation baselines without and with DT-GAN data at one scale, beside the paper's Table 15."""
     out = []
     for augment in augments:
-        for setting, synthetic in (("trad_aug", "none"), ("mix", "DT-GAN")):
+        for setting in settings:
+            synthetic = synthetic_label(setting)
             hit = select_rows(cells.rows, augment=augment, setting=setting, scale=scale)
             row = {"augmentation": augment, "synthetic": synthetic, "runs": int(hit["n_seeds"].max())}
             for r in hit.itertuples():

@@ -13,35 +13,16 @@ import logging
 import numpy as np
 import pandas as pd
 
+from dtgan.classify.data import real_rows, synthetic_rows
 from dtgan.constants import DEFECT_DOMAINS, NORMAL
-from dtgan.synthesis.translate import derive_seed
+from dtgan.errors import DataError
+from dtgan.runtime import derive_seed
 
 log = logging.getLogger(__name__)
 
-# sha256: of a synthetic row's PNG (empty for real rows), so the manifest changes whenever its images do.
-MANIFEST_COLUMNS = ("source", "cache_index", "path", "label", "product", "sample_id", "mode", "sha256")
 
-
-class AssembleError(ValueError):
+class AssembleError(DataError):
     """Not enough real or synthetic images for a requested data scale; says how many and what to change."""
-
-
-def real_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Manifest rows for real images (from a split table)."""
-    return pd.DataFrame({"source": "real", "cache_index": frame["cache_index"].astype(int).to_numpy(), "path": "",
-                         "label": frame["domain"].to_numpy(), "product": frame["product"].to_numpy(),
-                         "sample_id": frame["sample_id"].to_numpy(), "mode": "", "sha256": ""},
-                        columns=list(MANIFEST_COLUMNS))
-
-
-def synthetic_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Manifest rows for synthetic images (from a synthesis manifest)."""
-    mode = np.where(frame["mode"] == "latent", "latent", "reference_" + frame["reference_set"].astype(str))
-    return pd.DataFrame({"source": "synthetic", "cache_index": -1, "path": frame["path"].to_numpy(),
-                         "label": frame["target_domain"].to_numpy(), "product": frame["product"].to_numpy(),
-                         "sample_id": frame["synth_id"].to_numpy(), "mode": mode,
-                         "sha256": frame["sha256"].to_numpy() if "sha256" in frame else ""},
-                        columns=list(MANIFEST_COLUMNS))
 
 
 def _draw(frame: pd.DataFrame, n: int, rng: np.random.Generator, replace: bool = False) -> pd.DataFrame:

@@ -29,7 +29,7 @@ class SynthesisConfig:
     # Extra translations of each held-out test Normal per (defect domain, mode) for the FID/ablation evaluation
     # sets (protocol.md §5 uses 4,000 per product per domain per guidance).
     eval_repeats: int = field_spec(4, low=1)
-    device: str = "auto"
+    device: str = field_spec("auto", result=False)
 
 
 def _scales_ok(scales: tuple[int, ...]) -> str | None:

@@ -1,50 +1,88 @@
-"""Library entry points of the synthesize stage: the main (pool) set and the evaluation sets."""
+"""Synthesise a set from Normal source images with any source-conditioned generator family (a :class:`Translator`).
+
+The main set translates the synthesis pool (training normals held back from GAN training, supplement C.1); the
+evaluation set translates held-out test normals (protocol.md §5), never seen by the GAN. Images go through the one
+synthetic-set writer (:mod:`dtgan.synthesis.manifest`).
+"""
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
+from typing import Protocol
 
+import numpy as np
 import pandas as pd
+import torch
+from tqdm import tqdm
 
 from dtgan.constants import DEFECT_DOMAINS, NORMAL
-from dtgan.data import load_prepared, load_split
-from dtgan.runtime import pick_device, write_csv
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
 from dtgan.synthesis.config import SynthesisConfig
-from dtgan.synthesis.translate import Translator, plan_jobs, run_translation
-from dtgan.training.checkpoint import load_ema
+from dtgan.synthesis.jobs import Job, job_seed, pick_reference, plan_jobs
+from dtgan.synthesis.manifest import ManifestWriter
 
 log = logging.getLogger(__name__)
 
-# The main set translates the synthesis pool (training normals held back from GAN training, supplement C.1);
-# the evaluation set translates held-out test normals (protocol.md §5), never seen by the GAN.
 SOURCE_SPLIT = {"main": "pool", "eval": "test"}
 
 
-def load_translator(model_dir: Path, device_name: str) -> tuple[Translator, dict]:
-    device = pick_device(device_name)
-    nets, config = load_ema(model_dir, device)
-    tr = Translator(nets.generator.eval(), nets.mapping.eval(), nets.encoder.eval(),
-                    int(config["gan"]["latent_dim"]), device)
-    return tr, config
+class Translator(Protocol):
+    """A trained generator that turns source images (B, 3, H, W) in [-1, 1] into target-domain images."""
+
+    family: str  # manifest column `family`
+    variant: str  # manifest column `variant`
+
+    def latent(self, sources: torch.Tensor, domains: list[str], seeds: list[int]) -> torch.Tensor:
+        """Latent-guided outputs; every random draw of image i comes from ``seeds[i]``."""
+
+    def reference(self, sources: torch.Tensor, references: torch.Tensor, domains: list[str]) -> torch.Tensor:
+        """Reference-guided outputs: the defect of ``references[i]`` onto ``sources[i]``."""
 
 
-def synthesize_set(cfg: SynthesisConfig, which: str, prepared_dir: Path, splits_dir: Path, model_dir: Path,
+def synthesize_set(translator: Translator, cfg: SynthesisConfig, which: str, prepared_dir: Path, splits_dir: Path,
                    out_dir: Path) -> pd.DataFrame:
     """Translate every Normal image of the source split; writes ``images/`` and ``manifest.csv`` to ``out_dir``."""
     prepared = load_prepared(prepared_dir)
     sources = load_split(splits_dir, SOURCE_SPLIT[which])
     sources = sources[sources["domain"] == NORMAL].sort_values("sample_id").reset_index(drop=True)
     references = load_split(splits_dir, "gan_train")
-    tr, config = load_translator(model_dir, cfg.device)
     ref_sets = cfg.reference_sets if which == "main" else ("all",)
     repeats = 1 if which == "main" else cfg.eval_repeats
     jobs = plan_jobs(sources, DEFECT_DOMAINS, ref_sets, repeats)
-    image_dir = out_dir / "images"
-    shutil.rmtree(image_dir, ignore_errors=True)  # never mix outputs of an earlier run into the manifest
-    manifest = run_translation(tr, sources, prepared.images, references, jobs, cfg.seed, config["variant"],
-                               image_dir, cfg.batch_size)
-    write_csv(out_dir / "manifest.csv", manifest)
+    writer = ManifestWriter(out_dir)
+    groups = [[j for j in jobs if (j.mode == "latent") == latent] for latent in (True, False)]
+    batches = [g[i:i + cfg.batch_size] for g in groups for i in range(0, len(g), cfg.batch_size)]
+    with tqdm(total=len(jobs), desc=f"synthesize ({translator.family} {translator.variant})", unit="img",
+              mininterval=2.0) as bar:
+        for batch in batches:
+            _run_batch(translator, sources, prepared.images, references, batch, cfg.seed, writer)
+            bar.update(len(batch))
+    manifest = writer.close()
     log.info("%s set: %d images from %d sources -> %s", which, len(manifest), len(sources), out_dir)
     return manifest
+
+
+@torch.no_grad()
+def _run_batch(translator: Translator, sources: pd.DataFrame, images: np.ndarray, references: pd.DataFrame,
+               batch: list[Job], base_seed: int, writer: ManifestWriter) -> None:
+    """One batch of jobs of one mode (all latent or all reference)."""
+    src = sources.iloc[[j.source_row for j in batch]]
+    seeds = [job_seed(base_seed, sid, j) for sid, j in zip(src["sample_id"], batch, strict=True)]
+    domains = [j.target_domain for j in batch]
+    x = images_to_tensor(np.stack([images[int(i)] for i in src["cache_index"]]))
+    refs = None
+    if batch[0].mode == "latent":
+        out = translator.latent(x, domains, seeds)
+    else:
+        refs = [pick_reference(references, j, p, s) for j, p, s in zip(batch, src["product"], seeds, strict=True)]
+        ref_images = images_to_tensor(np.stack([images[int(r["cache_index"])] for r in refs]))
+        out = translator.reference(x, ref_images, domains)
+    arrays = tensor_to_uint8(out)
+    for k, (job, (_, source)) in enumerate(zip(batch, src.iterrows(), strict=True)):
+        writer.add(arrays[k], source_id=source["sample_id"], product=source["product"],
+                   target_domain=job.target_domain, mode=job.mode, reference_set=job.reference_set, seed=seeds[k],
+                   reference_id=refs[k]["sample_id"] if refs else "", repeat=job.repeat, family=translator.family,
+                   variant=translator.variant, stem=source["sample_id"].replace("/", "__"))

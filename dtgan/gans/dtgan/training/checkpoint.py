@@ -1,0 +1,87 @@
+"""Resumable training checkpoints of DT-GAN.
+
+``checkpoint.pt`` holds everything to continue bit-identically: nets, EMA nets, optimisers, step, loss history and
+every RNG state (sampler generator, M's noise generator, torch's global RNG), plus the resolved config it was
+written with (:func:`resolved_config`): a checkpoint of another config or other data is ignored, not resumed.
+The trained model later stages read is :mod:`dtgan.gans.dtgan.artefact`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dtgan.constants import DOMAINS
+from dtgan.gans.dtgan.artefact import EMA_MODULES
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.training.data import GanData
+from dtgan.gans.dtgan.training.loop import MODULES, TrainingRun
+from dtgan.params import as_dict
+from dtgan.runtime import save_torch
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: GanData) -> dict[str, Any]:
+    """What config.json records: the gan section's result keys, variant, loss weights, image size, products, domains
+    and the training data's fingerprint — so a persisted checkpoint from other data (a changed dataset or split) is
+    ignored rather than resumed, while one that differs only in non-result keys (device, checkpoint interval)
+    resumes."""
+    return {
+        "gan": as_dict(cfg),
+        "loss_weights": as_dict(weights),
+        "variant": variant,
+        "image_size": data.image_size,
+        "products": list(data.product_names),
+        "domains": list(DOMAINS),
+        "data_sha256": data.fingerprint(),
+        "num_images": len(data.domains),
+    }
+
+
+def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) -> None:
+    """Write the full training state atomically (a killed process never leaves a broken checkpoint)."""
+    state = {
+        "config": config,
+        "step": run.step,
+        "nets": {name: getattr(run.nets, name).state_dict() for name in MODULES},
+        "ema": {name: getattr(run.ema, name).state_dict() for name in EMA_MODULES},
+        "optimizers": {name: opt.state_dict() for name, opt in run.optimizers.items()},
+        "sampler": run.sampler.state_dict(),
+        "noise_generator": run.noise_generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "history": run.history,
+        "pending": run.pending,
+        "pending_count": run.pending_count,
+    }
+    save_torch(path, state)
+    log.info("checkpoint at step %d -> %s", run.step, path)
+
+
+def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any]) -> bool:
+    """Load ``path`` into ``run`` if it exists and was made with the same resolved config; True if resumed."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    state = torch.load(path, map_location=run.device, weights_only=True)
+    if state.get("config") != config:
+        log.warning("ignoring %s: it was written with a different config; training from scratch", path)
+        return False
+    for name in MODULES:
+        getattr(run.nets, name).load_state_dict(state["nets"][name])
+    for name in EMA_MODULES:
+        getattr(run.ema, name).load_state_dict(state["ema"][name])
+    for name, optimizer in run.optimizers.items():
+        optimizer.load_state_dict(state["optimizers"][name])
+    run.sampler.load_state_dict(state["sampler"])
+    run.noise_generator.set_state(state["noise_generator"].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
+    run.step, run.history = int(state["step"]), list(state["history"])
+    run.pending, run.pending_count = dict(state["pending"]), int(state["pending_count"])
+    log.info("resumed from %s at step %d", path, run.step)
+    return True

@@ -1,0 +1,200 @@
+"""The StarGAN v2 training scheme for DT-GAN (spec §6, §8.2): two D steps, two G steps and an EMA update per iteration.
+
+Optionally preceded by ``gan.warmup_iters`` non-adversarial warm-up steps (objectives.warmup_loss; 0 in the paper
+profile). The step counter runs over both phases; the λ_ds schedule counts GAN iterations only.
+
+Per GAN iteration: D step with latent codes; D step with reference codes; G step with latent codes updating G, M and E;
+G step with reference codes updating G only; then EMA of G, M, E. Only the modules a step updates keep
+``requires_grad`` during it, which saves backward work without changing the result (StarGAN v2 zeroes the other
+gradients before their next use anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.training.data import GanData
+from dtgan.gans.dtgan.training.ema import update_ema
+from dtgan.gans.dtgan.training.objectives import (
+    discriminator_loss,
+    generator_loss,
+    latent_codes,
+    reference_codes,
+    warmup_loss,
+)
+from dtgan.gans.dtgan.training.sampler import GanBatchSampler
+from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights, warmup_weights
+
+log = logging.getLogger(__name__)
+
+MODULES: tuple[str, ...] = ("generator", "mapping", "encoder", "discriminator")
+PHASES: tuple[str, ...] = ("d_latent", "d_reference", "g_latent", "g_reference")
+
+
+@dataclass
+class TrainingRun:
+    """Everything that changes during training (and therefore goes into a checkpoint)."""
+
+    nets: Any
+    ema: Any
+    optimizers: dict[str, torch.optim.Optimizer]
+    sampler: GanBatchSampler
+    noise_generator: torch.Generator
+    device: torch.device
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    pending: dict[str, float] = field(default_factory=dict)  # sums since the last logged row
+    pending_count: int = 0
+
+
+def _param_groups(nets: Any, name: str, cfg: GanConfig) -> list[dict]:
+    """One group per module; M's defect branches get their own group when gan.defect_branch_lr is set."""
+    module = getattr(nets, name)
+    if name != "mapping":
+        return [{"params": list(module.parameters()), "lr": cfg.lr}]
+    branches = getattr(module, "defect_branches", None)
+    if cfg.defect_branch_lr is None or branches is None:
+        return [{"params": list(module.parameters()), "lr": cfg.f_lr}]
+    branch_ids = {id(p) for p in branches.parameters()}
+    rest = [p for p in module.parameters() if id(p) not in branch_ids]
+    return [{"params": rest, "lr": cfg.f_lr}, {"params": list(branches.parameters()), "lr": cfg.defect_branch_lr}]
+
+
+def build_optimizers(nets: Any, cfg: GanConfig) -> dict[str, torch.optim.Optimizer]:
+    """Adam per module: f_lr for the mapping network (defect_branch_lr for its conv branches), lr for G, E, D."""
+    return {
+        name: torch.optim.Adam(
+            _param_groups(nets, name, cfg), betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+        )
+        for name in MODULES
+    }
+
+
+def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device) -> TrainingRun:
+    """A fresh run: nets (already built and initialised) on ``device``, their EMA copies, optimisers and samplers."""
+    nets = _move(nets, device)
+    ema = _move(nets.ema_copy(), device)
+    sampler = GanBatchSampler(
+        data.images, data.domains, data.products, data.num_domains, cfg.batch_size, cfg.latent_dim,
+        cfg.randcrop_prob, seed=cfg.seed,
+    )
+    # M's per-pixel noise is drawn on the device, from its own recorded generator (seed offset keeps it apart).
+    noise_generator = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    return TrainingRun(nets, ema, build_optimizers(nets, cfg), sampler, noise_generator, device)
+
+
+def _move(nets: Any, device: torch.device) -> Any:
+    for name in MODULES:
+        module = getattr(nets, name, None)
+        if module is not None:
+            module.to(device)
+    return nets
+
+
+@contextlib.contextmanager
+def trainable_only(nets: Any, names: tuple[str, ...]) -> Iterator[None]:
+    """Within the block only modules in ``names`` record parameter gradients."""
+    modules = [getattr(nets, n) for n in MODULES]
+    saved = [[p.requires_grad for p in m.parameters()] for m in modules]
+    try:
+        for name, module in zip(MODULES, modules, strict=True):
+            module.requires_grad_(name in names)
+        yield
+    finally:
+        for module, flags in zip(modules, saved, strict=True):
+            for p, flag in zip(module.parameters(), flags, strict=True):
+                p.requires_grad_(flag)
+
+
+def _optimise(run: TrainingRun, names: tuple[str, ...], loss_fn: Callable[[], tuple[torch.Tensor, dict]]) -> dict:
+    with trainable_only(run.nets, names):
+        for optimizer in run.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+        total, logged = loss_fn()
+        total.backward()
+        for name in names:
+            run.optimizers[name].step()
+    return logged
+
+
+def warmup_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> dict[str, float]:
+    """One warm-up step (G, E and D's classifiers, see objectives.warmup_loss) and the EMA update."""
+    batch = run.sampler.next_batch().to(run.device)
+    logged = _optimise(run, ("generator", "encoder", "discriminator"),
+                       lambda: warmup_loss(run.nets, batch, warmup_weights(weights)))
+    update_ema(run.nets, run.ema, cfg.ema_beta)
+    run.step += 1
+    return {f"warmup/{k}": v for k, v in logged.items()}
+
+
+def train_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> dict[str, float]:
+    """One step at ``run.step`` (warm-up or GAN); returns the flat loss dict (``<phase>/<term>``), advances the step."""
+    if run.step < cfg.warmup_iters:
+        return warmup_iteration(run, cfg, weights)
+    nets, batch = run.nets, run.sampler.next_batch().to(run.device)
+    d_w = discriminator_weights(weights, cfg.lambda_reg)
+    g_w = generator_weights(weights, run.step - cfg.warmup_iters, cfg.ds_decay_iters)
+    with torch.no_grad():  # D steps need one code each (StarGAN v2: z_trg and x_ref, not z_trg2 / x_ref2)
+        lat_codes = nets.mapping(batch.z1, batch.y_trg, noise_generator=run.noise_generator)
+    d_lat = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, lat_codes, d_w))
+    with torch.no_grad():
+        ref_codes = nets.encoder(batch.x_ref, batch.y_trg)
+    d_ref = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, ref_codes, d_w))
+    g_lat = _optimise(
+        run, ("generator", "mapping", "encoder"),
+        lambda: generator_loss(nets, batch, latent_codes(nets, batch, run.noise_generator), g_w),
+    )
+    g_ref = _optimise(run, ("generator",), lambda: generator_loss(nets, batch, reference_codes(nets, batch), g_w))
+    update_ema(nets, run.ema, cfg.ema_beta)
+    run.step += 1
+    flat = {"lambda_ds": g_w["ds"]}
+    for phase, logged in zip(PHASES, (d_lat, d_ref, g_lat, g_ref), strict=True):
+        flat.update({f"{phase}/{k}": v for k, v in logged.items()})
+    return flat
+
+
+def _record(run: TrainingRun, losses: dict[str, float], log_every: int, force: bool) -> None:
+    """Average losses over each ``log_every`` block into one history row (``step`` = iterations done)."""
+    for key, value in losses.items():
+        run.pending[key] = run.pending.get(key, 0.0) + value
+    run.pending_count += 1
+    if run.step % log_every == 0 or force:
+        row = {"step": float(run.step)}
+        row.update({k: v / run.pending_count for k, v in run.pending.items()})
+        run.history.append(row)
+        run.pending, run.pending_count = {}, 0
+
+
+def _postfix(losses: dict[str, float]) -> dict[str, str]:
+    """Progress-bar summary: reconstruction during the warm-up, D/G totals, cycle and diversity afterwards."""
+    if "warmup/total" in losses:
+        return {"warmup": "", "rec": f"{losses['warmup/cyc']:.3f}", "D_cls": f"{losses['warmup/fg']:.3f}"}
+    return {"D": f"{losses['d_latent/total']:.3f}", "G": f"{losses['g_latent/total']:.3f}",
+            "cyc": f"{losses['g_latent/cyc']:.3f}", "ds": f"{losses['g_latent/ds']:.3f}"}
+
+
+def train(
+    run: TrainingRun, cfg: GanConfig, weights: LossWeights, on_checkpoint: Callable[[TrainingRun], None]
+) -> None:
+    """Run from ``run.step`` to ``cfg.total_steps``; ``on_checkpoint`` runs every checkpoint_every and at the end."""
+    total = cfg.total_steps
+    if run.step >= total:
+        log.info("training already complete (%d/%d steps)", run.step, total)
+        return
+    bar = tqdm(range(run.step, total), initial=run.step, total=total, desc="train_gan")
+    for _ in bar:
+        losses = train_iteration(run, cfg, weights)
+        # A row never mixes the two phases: the last warm-up block is logged even when shorter than log_every.
+        _record(run, losses, cfg.log_every, force=run.step in (cfg.warmup_iters, total))
+        if run.step % cfg.log_every == 0:
+            bar.set_postfix(_postfix(losses))
+        if run.step % cfg.checkpoint_every == 0 or run.step == total:
+            on_checkpoint(run)

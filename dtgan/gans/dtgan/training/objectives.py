@@ -1,0 +1,155 @@
+"""D and G objectives of one DT-GAN step: run the networks, then sum the pure loss terms of dtgan/gans/dtgan/losses.py.
+
+Variant handling is by what the networks return: a ``None`` defect code (variant a) drops the defect parts of
+L_sd_rec and L_d_rec and reduces L_ds to StarGAN v2's single pair; ``None`` classifier logits (a, b) drop L_FG and
+L_BG. Inactive terms are logged as 0 and add nothing to the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from dtgan.gans.dtgan.losses import (
+    adversarial_loss,
+    background_classification_loss,
+    cycle_loss,
+    defect_reconstruction_loss,
+    diversity_loss,
+    foreground_classification_loss,
+    pop_out_consistency,
+    r1_penalty,
+    style_defect_reconstruction_loss,
+    weighted_total,
+)
+from dtgan.gans.dtgan.training.sampler import Batch
+
+Codes = tuple[Tensor, "Tensor | None"]  # (style (B,S), defect (B,fg,h,w) or None)
+CodePair = tuple[Codes, Codes]
+
+
+def latent_codes(nets: Any, batch: Batch, noise_generator: torch.Generator | None) -> CodePair:
+    """(s~1, d~1), (s~2, d~2) = M_y~(z1), M_y~(z2): latent-guided target codes."""
+    first = nets.mapping(batch.z1, batch.y_trg, noise_generator=noise_generator)
+    second = nets.mapping(batch.z2, batch.y_trg, noise_generator=noise_generator)
+    return first, second
+
+
+def reference_codes(nets: Any, batch: Batch) -> CodePair:
+    """E_y~(x_ref), E_y~(x_ref2): reference-guided target codes (two references of the target domain)."""
+    return nets.encoder(batch.x_ref, batch.y_trg), nets.encoder(batch.x_ref2, batch.y_trg)
+
+
+def _optional(fn: Callable[[Tensor, Tensor], Tensor], logits: Tensor | None, labels: Tensor) -> Tensor | None:
+    return None if logits is None else fn(logits, labels)
+
+
+def discriminator_loss(
+    nets: Any, batch: Batch, codes: Codes, weights: dict[str, float]
+) -> tuple[Tensor, dict[str, float]]:
+    """L_D = BCE(D_y(x),1) + BCE(D_y~(x_f),0) + λ_reg R1 + CE of FG_cls / BG_cls on REAL images only (spec §6, §10)."""
+    x_real = batch.x.detach().clone().requires_grad_(True)
+    real = nets.discriminator(x_real, batch.y)
+    terms: dict[str, Tensor | None] = {
+        "adv_real": adversarial_loss(real.logit, target_is_real=True),
+        "r1": r1_penalty(real.logit, x_real),
+        "fg": _optional(foreground_classification_loss, real.fg_logits, batch.y),
+        "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
+    }
+    with torch.no_grad():
+        x_fake = nets.generator(batch.x, codes[0], codes[1])
+    fake = nets.discriminator(x_fake, batch.y_trg)
+    terms["adv_fake"] = adversarial_loss(fake.logit, target_is_real=False)
+    return weighted_total(terms, weights)
+
+
+def _translations(generator: Any, features: Tensor, codes: CodePair) -> tuple[Tensor, list[Tensor]]:
+    """x_f = G(x, s~1, d~1) and the outputs for L_ds: (G11, G2) in variant (a); (G11, G22, G12, G21) with defect
+    codes (spec §4.3). ``features`` is the one encoding of the source.
+
+    G11, G12 and G21 are decoded in one call on a 3x batch: every normalisation in G is per sample (instance norm,
+    AdaIN), so this equals three separate calls, and on a CPU one call of 3B images costs far less than three of B.
+    """
+    (s1, d1), (s2, d2) = codes
+    with torch.no_grad():  # the second output is always the detached side (StarGAN v2)
+        x22 = generator.decode(features, s2, d2)
+    if d1 is None:
+        x11 = generator.decode(features, s1, None)
+        return x11, [x11, x22]
+    styles, defects = torch.cat([s1, s1, s2]), torch.cat([d1, d2, d1])
+    x11, x12, x21 = generator.decode(features.repeat(3, 1, 1, 1), styles, defects).chunk(3)
+    return x11, [x11, x22, x12, x21]
+
+
+def _source_codes_and_cycle(nets: Any, batch: Batch, x_fake: Tensor) -> tuple[Codes, Tensor, Tensor]:
+    """(s^, d^) = E_y(x) (d^ = 0 for Normal by the anchor rule inside E), L_cyc = L1(x, G(x_f, s^, d^)), and G's
+    bottleneck features of x_f (reused for L_d_rec)."""
+    style_src, defect_src = nets.encoder(batch.x, batch.y)
+    fake_features = nets.generator.encode_features(x_fake)
+    x_rec = nets.generator.decode(fake_features, style_src, defect_src)
+    return (style_src, defect_src), cycle_loss(batch.x, x_rec), fake_features
+
+
+def generator_loss(
+    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float]
+) -> tuple[Tensor, dict[str, float]]:
+    """L_G = BCE(D_y~(x_f),1) + L_sd_rec - λ_ds L_ds + L_cyc + L_d_rec + CE(FG_cls(x_f), y~) + CE(BG_cls(x_f), p).
+
+    G encodes each image once (source, fake) and decodes it as often as needed: the same values and gradients as
+    running G from pixels every time, at a fraction of the encoder passes."""
+    style_trg, defect_trg = codes[0]
+    features = nets.generator.encode_features(batch.x)
+    x_fake, diversity_outputs = _translations(nets.generator, features, codes)
+    judged = nets.discriminator(x_fake, batch.y_trg)
+    style_pred, defect_pred = nets.encoder(x_fake, batch.y_trg)
+    has_defect = defect_trg is not None
+    (_, defect_src), cyc, fake_features = _source_codes_and_cycle(nets, batch, x_fake)
+    terms: dict[str, Tensor | None] = {
+        "adv": adversarial_loss(judged.logit, target_is_real=True),
+        "sd_rec": style_defect_reconstruction_loss(
+            style_trg, style_pred, defect_trg if has_defect else None, defect_pred if has_defect else None
+        ),
+        "ds": diversity_loss(diversity_outputs),
+        "cyc": cyc,
+        "d_rec": _defect_reconstruction(nets.generator, features, fake_features, defect_src, defect_trg),
+        # Fakes: FG label = TARGET domain y~, BG label = SOURCE product p (the background must not change).
+        "fg": _optional(foreground_classification_loss, judged.fg_logits, batch.y_trg),
+        "bg": _optional(background_classification_loss, judged.bg_logits, batch.p),
+    }
+    return weighted_total(terms, weights)
+
+
+def _defect_reconstruction(
+    generator: Any, features: Tensor, fake_features: Tensor, defect_src: Tensor | None, defect_trg: Tensor | None
+) -> Tensor | None:
+    """L_d_rec on G's pop-out channels FG_G of the source and the fake, or None without a defect code (variant a)."""
+    if defect_src is None or defect_trg is None or not generator.defect_code:
+        return None
+    fg_real, fg_fake = generator.split(features)[1], generator.split(fake_features)[1]
+    return defect_reconstruction_loss(fg_real, defect_src, fg_fake, defect_trg)
+
+
+def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float]) -> tuple[Tensor, dict[str, float]]:
+    """Non-adversarial warm-up objective (gan.warmup_iters; not in the paper, which starts adversarially).
+
+    Only terms of the paper's own losses that need no translated image:
+    - cyc: L1(x, G(x, E_y(x))), the target of L_cyc with the translation x_f replaced by x itself, so G learns
+      to rebuild backgrounds and E learns source codes;
+    - d_rec: L1(FG_G(x), D_E,y(x)), the real-image half of L_d_rec (with the anchor rule: FG_G(normal) -> 0);
+    - fg, bg: D's FG/BG classifiers on real images (D's half of L_FG and L_BG).
+    G/E terms and D terms touch disjoint parameters, so one backward serves both.
+    """
+    style_src, defect_src = nets.encoder(batch.x, batch.y)
+    features = nets.generator.encode_features(batch.x)
+    real = nets.discriminator(batch.x, batch.y)
+    has_pop_out = defect_src is not None and nets.generator.defect_code
+    terms: dict[str, Tensor | None] = {
+        "cyc": cycle_loss(batch.x, nets.generator.decode(features, style_src, defect_src)),
+        "d_rec": pop_out_consistency(nets.generator.split(features)[1], defect_src) if has_pop_out else None,
+        "fg": _optional(foreground_classification_loss, real.fg_logits, batch.y),
+        "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
+    }
+    return weighted_total(terms, weights)
