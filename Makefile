@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint profile-paper profile-default plots
+.PHONY: repro test lint profile-paper profile-default plots mtd
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ profile-paper: $(STAMP)
 
 profile-default: $(STAMP)
 	$(VENV)/bin/python -m dtgan.profiles default
+
+# The default pipeline on real data (Magnetic Tile Defects) in a separate worktree; reports land in reports/mtd/.
+mtd: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m dtgan.run_profile mtd
 
 # Render every plot declared in dvc.yaml to dvc_plots/index.html with vega inlined (works offline).
 plots: $(STAMP)

@@ -15,7 +15,7 @@ from dtgan.synthesis.config import SETTINGS
 
 @dataclass(frozen=True)
 class RunInfo:
-    profile: str = field_spec("default", choices=("default", "paper"))  # which profile these params started from
+    profile: str = field_spec("default", choices=("default", "paper", "mtd"))  # which profile these params started from
     ablation_variants: tuple[str, ...] = field_spec(VARIANTS, choices=VARIANTS)
     table15_augments: tuple[str, ...] = field_spec(("none", "cutmix", "cutout", "mixup"), choices=AUGMENTS)
     # Table 15 compares each augmentation without and with DT-GAN data: these two assemble settings.

@@ -38,7 +38,7 @@ def prepare(cfg: DataConfig, out: Path) -> None:
     save_npy(out / "images.npy", images)
     save_npy(out / "masks.npy", masks)
     write_csv(out / "samples.csv", accepted)
-    write_json(out / "meta.json", prepared_meta(accepted, cfg.image_size, cfg.source))
+    write_json(out / "meta.json", prepared_meta(accepted, cfg.image_size, cfg.source, images))
     log.info("prepared %d images (%d rejected):\n%s", len(accepted), len(rejects), count_table(accepted))
 
 

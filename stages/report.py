@@ -2,7 +2,7 @@
 
     python -m stages.report --params params.yaml --prepared-meta data/prepared/meta.json \
         --classifier reports/classifier --eval reports/eval --gan reports/gan --anomaly reports/anomaly/metrics.json \
-        --out reports
+        --predictions results/classifier --out reports
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval", required=True, type=Path)
     parser.add_argument("--gan", required=True, type=Path)
     parser.add_argument("--anomaly", required=True, type=Path)
+    parser.add_argument("--predictions", required=True, type=Path, help="results/classifier (per-image predictions)")
     parser.add_argument("--out", required=True, type=Path)
 
     def body(args: argparse.Namespace) -> None:
         plan = make_plan(read_params(args.params), args.prepared_meta)
-        build_report(plan, ReportInputs(args.classifier, args.eval, args.gan, args.anomaly), args.out)
+        build_report(plan, ReportInputs(args.classifier, args.eval, args.gan, args.anomaly, args.predictions), args.out)
 
     return run_stage(body, parser, argv)
 

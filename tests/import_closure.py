@@ -5,7 +5,8 @@ included; ``from pkg import name`` counts ``pkg/name.py`` when it is a submodule
 ``a/__init__.py`` and ``a/b/__init__.py`` as well, so those are part of the closure. Only files of the project's
 own packages (``dtgan``, ``stages``) are followed.
 
-    python -m tests.import_closure stages/train_gan.py   # prints the files, one per line
+    python -m tests.import_closure stages/train_gan.py   # prints the deps to list, one per line
+    python -m tests.import_closure --write               # rewrites every stage's code deps in dvc.yaml
 """
 
 from __future__ import annotations
@@ -121,7 +122,36 @@ def suggested_deps(files: set[str], root: Path = ROOT) -> list[str]:
     return sorted(out)
 
 
+def rewrite_dvc_yaml(path: Path, root: Path = ROOT) -> str:
+    """dvc.yaml with every stage's code deps (the ``- dtgan/...`` / ``- stages/...`` lines of its ``deps:``)
+    replaced by :func:`suggested_deps` of its module; everything else is kept as written."""
+    out: list[str] = []
+    module: Path | None = None
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "python -m stages." in line:
+            module = root / (line.split("python -m ", 1)[1].split()[0].replace(".", "/") + ".py")
+        if line.strip() == "deps:" and module is not None:
+            out.append(line)
+            indent = lines[i + 1][: len(lines[i + 1]) - len(lines[i + 1].lstrip())]
+            out += [f"{indent}- {d}" for d in suggested_deps(code_files(module, root), root)]
+            i += 1
+            while i < len(lines) and lines[i].strip().startswith("- ") and lines[i].strip()[2:].startswith(PACKAGES):
+                i += 1
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--write"]:
+        target = ROOT / "dvc.yaml"
+        target.write_text(rewrite_dvc_yaml(target))
+        print(f"rewrote the code deps of {target}")
     for arg in sys.argv[1:]:
-        print(f"# {arg}")
-        print("\n".join(f"      - {d}" for d in suggested_deps(code_files(ROOT / arg))))
+        if arg != "--write":
+            print(f"# {arg}")
+            print("\n".join(f"      - {d}" for d in suggested_deps(code_files(ROOT / arg))))

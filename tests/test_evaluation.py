@@ -18,6 +18,7 @@ from dtgan.evaluation.quality import (
     PSNR_CAP_DB,
     background_metrics,
     changed_pixels,
+    defect_regions,
     diversity_by_group,
 )
 from dtgan.evaluation.synthetic import cell_rows, mix_rows
@@ -148,16 +149,23 @@ def test_ssim_from_one_map_equals_the_library_ssim() -> None:
 
 def test_background_metrics_separate_the_pasted_defect_from_the_background() -> None:
     src = np.full((2, 32, 32, 3), 100, dtype=np.uint8)
-    same = background_metrics(src, src.copy(), change_threshold=0.1, dilation_px=2)
+    nothing = np.zeros((2, 32, 32), bool)
+    same = background_metrics(src, src.copy(), nothing, dilation_px=2)
     assert same["psnr"] == PSNR_CAP_DB and same["ssim"] == pytest.approx(1.0) and same["changed_fraction"] == 0.0
     out = src.copy()
     out[:, 10:18, 10:18] = 250  # the "defect": 64 of 1024 pixels
     out[:, :, :, 0] += 2  # tiny background change, below the threshold
-    res = background_metrics(src, out, change_threshold=0.1, dilation_px=2)
+    region, how = defect_regions(src, out, None, 0.1)  # no masks: the estimated region
+    assert how.startswith("estimated")
+    res = background_metrics(src, out, region, dilation_px=2)
     assert res["changed_fraction"] == pytest.approx(64 / 1024)
     assert res["psnr_outside_defect"] == pytest.approx(10 * math.log10(255**2 / (4 / 3)))
     assert res["psnr"] < 30 < res["psnr_outside_defect"]
     assert changed_pixels(src, out, 0.1).sum() == 2 * 64
+    masks = np.zeros((2, 32, 32), bool)
+    masks[:, 10:18, 10:18] = True
+    assert defect_regions(src, out, masks, 0.1)[1].startswith("anchor mask")
+    assert background_metrics(src, out, masks, 2)["psnr_outside_defect"] == res["psnr_outside_defect"]
 
 
 def test_diversity_is_zero_for_identical_repeats_and_skips_single_outputs() -> None:

@@ -12,7 +12,7 @@ from torch import nn
 
 from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig
-from dtgan.gans.dtgan.nets.blocks import AdaIN, AdainResBlk, NoiseInjection, ResBlk, UpResBlk
+from dtgan.gans.dtgan.nets.blocks import AdaIN, AdainResBlk, InstanceNorm, NoiseInjection, ResBlk, UpResBlk
 from dtgan.gans.dtgan.nets.build import GanNets, build_nets
 from dtgan.gans.dtgan.variants import variant_flags
 
@@ -330,7 +330,8 @@ def test_build_nets_reads_only_architecture_keys_of_gan_config():
     cfg = GanConfig(max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24)
     recorder = _RecordingConfig(cfg)
     nets = build_nets(recorder, "e", 32, K, 2, seed=0)
-    architecture = {"max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm"}
+    architecture = {"max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm",
+                    "fg_relative", "noise_init"}
     assert recorder.read == architecture
     assert nets.mapping.shared[0].in_features == 5 and nets.mapping.shared[0].out_features == 24
     assert nets.encoder.unshared[0].out_features == 8 and nets.discriminator.bg_cls.out_features == 2
@@ -368,8 +369,8 @@ def test_encoder_norm_switches_instance_norm_in_g_encoder_only(encoder_norm):
     cfg = GanConfig(max_channels=32, fg_channels=4, style_dim=8, latent_dim=5, mapping_hidden=24,
                     encoder_norm=encoder_norm)
     g = build_nets(cfg, "e", 32, K, 2, seed=0).generator
-    assert any(isinstance(m, nn.InstanceNorm2d) for m in g.encode.modules()) is encoder_norm
-    assert any(isinstance(m, nn.InstanceNorm2d) for m in g.bg_decode.modules())  # decoders keep theirs
+    assert any(isinstance(m, InstanceNorm) for m in g.encode.modules()) is encoder_norm
+    assert any(isinstance(m, InstanceNorm) for m in g.bg_decode.modules())  # decoders keep theirs
 
 
 @pytest.mark.parametrize(
@@ -425,3 +426,22 @@ def test_fusion_layer_starts_small_and_other_layers_he():
         conv = g.bg_decode[0].conv1
         fan_in = conv.in_channels * 9
         assert abs(float(conv.weight.std()) / (2 / fan_in) ** 0.5 - 1) < 0.15
+
+
+def test_fg_relative_makes_the_zero_code_add_nothing_whatever_the_style():
+    cfg = dataclasses.replace(small_config(), fg_relative=True)
+    g = build_nets(cfg, "e", SIZE, K, P, seed=2).generator
+    x = _inputs()[0]
+    zero = torch.zeros(3, FG, CODE, CODE)
+    with torch.no_grad():
+        a = g(x, torch.randn(3, STYLE), zero)
+        b = g(x, torch.randn(3, STYLE), zero)
+        background_only = g.fuse(torch.cat([g.decode_background(g.split(g.encode_features(x))[0]),
+                                            torch.zeros(3, FG, SIZE, SIZE)], 1))
+        with_defect = g(x, torch.randn(3, STYLE), torch.randn(3, FG, CODE, CODE))
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, background_only)
+    assert (with_defect - a).abs().mean() > 1e-3  # a defect code still changes the image
+    plain = build_nets(small_config(), "e", SIZE, K, P, seed=2).generator
+    with torch.no_grad():
+        assert (plain(x, torch.randn(3, STYLE), zero) - plain(x, torch.randn(3, STYLE), zero)).abs().max() > 1e-4

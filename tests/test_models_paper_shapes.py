@@ -55,16 +55,18 @@ def test_generator_table11_shapes(paper_nets):
         "encode.2": (1, 512, 16, 16),
         "encode.3": (1, 512, 16, 16),  # two IN-ResBlks at 16x16x512
         "encode.4": (1, 512, 16, 16),
-        "bg_decode.0": (1, 512, 16, 16),  # 448 -> 512
+        "bg_decode.0": (1, 448, 16, 16),  # Table 11 (b): 448 -> 448 -> 512 -> 512 at 16x16
         "bg_decode.1": (1, 512, 16, 16),
-        "bg_decode.2": (1, 512, 32, 32),
-        "bg_decode.3": (1, 256, 64, 64),
-        "bg_decode.4": (1, 448, 128, 128),
-        "fg_decode.0": (1, 256, 16, 16),  # 64 -> 256
+        "bg_decode.2": (1, 512, 16, 16),
+        "bg_decode.3": (1, 512, 32, 32),
+        "bg_decode.4": (1, 256, 64, 64),
+        "bg_decode.5": (1, 448, 128, 128),
+        "fg_decode.0": (1, 64, 16, 16),  # Table 11 (c): 64 -> 64 -> 256 -> 256 at 16x16
         "fg_decode.1": (1, 256, 16, 16),
-        "fg_decode.2": (1, 256, 32, 32),
-        "fg_decode.3": (1, 128, 64, 64),
-        "fg_decode.4": (1, 64, 128, 128),
+        "fg_decode.2": (1, 256, 16, 16),
+        "fg_decode.3": (1, 256, 32, 32),
+        "fg_decode.4": (1, 128, 64, 64),
+        "fg_decode.5": (1, 64, 128, 128),
         "fuse": (1, 3, 128, 128),
     }
     x = torch.randn(1, 3, 128, 128)
@@ -74,6 +76,7 @@ def test_generator_table11_shapes(paper_nets):
     # Fusion = a 1x1 conv of the concatenation (448 + 64 = 512 channels) to RGB, no normalisation before it.
     assert isinstance(g.fuse, nn.Conv2d) and g.fuse.in_channels == 512 and g.fuse.kernel_size == (1, 1)
     assert g.bg_decode[0].conv1.in_channels == 448 and g.fg_decode[0].conv1.in_channels == 64
+    assert len(g.bg_decode) == len(g.fg_decode) == 6  # three 16x16 blocks + three upsampling blocks each
     background, foreground = g.split(torch.zeros(1, 512, 16, 16))  # depth-wise split of the bottleneck
     assert background.shape == (1, 448, 16, 16) and foreground.shape == (1, 64, 16, 16)
 

@@ -15,6 +15,7 @@ from PIL import Image
 from dtgan.data.cache import load_prepared
 from dtgan.data.split import load_split
 from stages import synthesize, train_classifier
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +66,11 @@ def test_synthesis_is_byte_identical(pipeline, tmp_path):
                      "--out", str(tmp_path / "again")])
     first = pd.read_csv(pipeline["main"] / "manifest.csv", keep_default_na=False)
     second = pd.read_csv(tmp_path / "again" / "manifest.csv", keep_default_na=False)
-    assert first.drop(columns="path").equals(second.drop(columns="path"))
-    for a, b in zip(first["path"], second["path"], strict=True):
-        assert (pipeline["root"] / a).read_bytes() == Path(b).read_bytes()
+    paths = ["path", "soft_mask_path", "mask_path"]
+    assert first.drop(columns=paths).equals(second.drop(columns=paths))
+    for column in paths:  # the PNGs themselves, images and masks
+        for a, b in zip(first[column], second[column], strict=True):
+            assert (pipeline["root"] / a).read_bytes() == Path(b).read_bytes()
 
 
 def test_eval_set_uses_test_normals_only(pipeline):
@@ -139,9 +142,25 @@ def test_translation_is_neither_its_unchanged_source_nor_unrelated_to_it(pipelin
     assert np.mean(own < other) >= MIN_CLOSER_TO_OWN, np.mean(own < other)
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: at the CPU default (a few hundred steps, 32 px) outputs keep "
-                                       "each source's colour and light but not its texture; see README")
+# Source kept, the pipeline's own metric (dtgan/evaluation/run.py): mean |output - own source| / mean |output -
+# another normal of the product| outside the dilated anchor-mask defect region. On this fixture (100 warm-up steps +
+# 12 GAN iterations on 12 normals per product) it was measured at 0.71 (latent) with the current default switches;
+# the criterion the earlier strict xfail asked for, own < 0.8 x other, now holds. The issue's bar of 0.5 is for the
+# full default run and is checked on its committed metrics below.
+MAX_TINY_SOURCE_IDENTITY_RATIO = 0.8
+MAX_SOURCE_IDENTITY_RATIO = 0.5
+
+
 def test_translation_preserves_its_source_background(pipeline):
-    """The stronger criterion the CPU default does not meet: each output clearly closer to its own source."""
-    own, other = _own_and_other_distances(pipeline)
-    assert own.mean() < 0.8 * other.mean()
+    metrics = json.loads((pipeline["root"] / "reports/eval/e/metrics.json").read_text())
+    for mode in ("latent", "reference"):
+        background = metrics["background"][mode]
+        assert background["defect_region"].startswith("anchor mask"), background["defect_region"]
+        assert background["source_identity_ratio"] < MAX_TINY_SOURCE_IDENTITY_RATIO, (mode, background)
+
+
+def test_committed_default_run_keeps_its_sources():
+    """The committed reports/metrics.json (the default `dvc repro`, kept in sync by `dvc status`) meets the bar."""
+    gan = json.loads((ROOT / "reports/metrics.json").read_text())["gan"]["e"]
+    for mode in ("latent", "reference"):
+        assert gan[f"source_identity_ratio_{mode}"] <= MAX_SOURCE_IDENTITY_RATIO, (mode, gan)

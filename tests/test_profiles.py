@@ -30,8 +30,13 @@ def test_paper_gan_values(paper):
     assert (gan.lr, gan.f_lr, gan.beta1, gan.beta2, gan.weight_decay) == (1e-4, 1e-6, 0.0, 0.99, 1e-4)
     assert gan.ema_beta == 0.999
     assert gan.warmup_iters == 0 and gan.encoder_norm  # no warm-up: adversarial from the first step, as the paper
+    # every CPU-default departure is off in the paper profile
+    assert not gan.fg_relative and not gan.warmup_resets_optimizers and gan.noise_init == 0.0
+    assert gan.warmup_lr is None and gan.background_lr is None and gan.defect_branch_lr is None
     weights = paper["loss_weights"]
-    assert all(getattr(weights, f) == 1.0 for f in weights.__dataclass_fields__)
+    paper_terms = [f for f in weights.__dataclass_fields__ if f not in ("lambda_src", "lambda_anchor")]
+    assert len(paper_terms) == 7 and all(getattr(weights, f) == 1.0 for f in paper_terms)
+    assert weights.lambda_src == 0.0 and weights.lambda_anchor == 0.0
 
 
 def test_paper_split_and_scales(paper):

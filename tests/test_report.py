@@ -45,6 +45,8 @@ def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] =
         path = root / "classifier" / f"{classifier_cell_name(setting, scale, augment)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(cell))
+        _write_predictions(root / "results" / classifier_cell_name(setting, scale, augment), seeds,
+                           better=setting == "mix" and scale == plan.scales[0])
     for v in plan.variants:
         modes = {m: {"fd_effnet_lite0": 50.0, "kid_effnet_lite0": 0.01, "fid": "not computed: no weights"}
                  for m in ("latent", "reference", "mix")}
@@ -52,8 +54,8 @@ def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] =
               "fid_status": "not computed: no weights", "modes": modes, "n_synthetic": 672,
               "per_product": {p: {f"fd_effnet_lite0_{m}": 40.0 for m in ("latent", "reference", "mix")}
                               for p in PRODUCTS},
-              "background": {m: {"psnr": 30.0, "ssim": 0.9, "psnr_outside_defect": 33.0, "ssim_outside_defect": 0.95}
-                             for m in ("latent", "reference")},
+              "background": {m: {"psnr": 30.0, "ssim": 0.9, "psnr_outside_defect": 33.0, "ssim_outside_defect": 0.95,
+                                 "source_identity_ratio": 0.3} for m in ("latent", "reference")},
               "target_accuracy": {"latent": 0.8, "reference": 0.7, "mix": 0.75}, "diversity_l1": {"latent": 0.02}}
         (root / "eval" / v).mkdir(parents=True, exist_ok=True)
         (root / "eval" / v / "metrics.json").write_text(json.dumps(ev))
@@ -64,7 +66,20 @@ def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] =
         (root / "gan" / v / "discriminator.json").write_text(json.dumps({"fg_accuracy": fg, "bg_accuracy": fg}))
     anomaly = {f"fanogan/{p}/auroc_A": 0.8 for p in PRODUCTS}
     (root / "anomaly.json").write_text(json.dumps(anomaly))
-    return ReportInputs(root / "classifier", root / "eval", root / "gan", root / "anomaly.json")
+    return ReportInputs(root / "classifier", root / "eval", root / "gan", root / "anomaly.json", root / "results")
+
+
+def _write_predictions(folder: Path, seeds: list[int], better: bool) -> None:
+    """100 test images per product; the baseline errs on images 0-29, a 'better' setting only on 0-9."""
+    rows = []
+    for product in PRODUCTS:
+        for seed in seeds:
+            for i in range(100):
+                wrong = i < (10 if better else 30)
+                rows.append({"sample_id": f"{product}/{i}", "product": product, "label": 1, "pred": 0 if wrong else 1,
+                             "seed": seed})
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(folder / "predictions.csv", index=False)
 
 
 def test_report_tables_plots_and_metrics(tmp_path):
@@ -97,6 +112,12 @@ def test_report_tables_plots_and_metrics(tmp_path):
     assert set(metrics["classifier_error"]["A"]) == {"N40", "N80"}
     assert metrics["gan"]["e"]["fd_effnet_lite0_mix"] == 50.0
     assert metrics["gan"]["e"]["d_fg_acc_heldout"] == 0.75 and "d_fg_acc_heldout" not in metrics["gan"]["a"]
+    paired = pd.read_csv(out / "tables" / "table10_paired_differences.csv")
+    mix40 = paired[(paired["setting"] == "Mix") & (paired["N"] == 40) & (paired["product"] == "A")].iloc[0]
+    assert mix40["minus Trad-Aug (pp)"] == -20.0 and mix40["95% high"] < 0 and mix40["verdict"] == "better"
+    assert (paired[paired["setting"] == "Latent"]["verdict"] == "no difference").all()
+    assert metrics["classifier_minus_trad_aug"]["A"]["N40"]["mix"]["minus_trad_aug"] == -20.0
+    assert metrics["gan"]["e"]["source_identity_ratio_reference"] == 0.3
     t14 = pd.read_csv(out / "tables" / "table14_ablation.csv", keep_default_na=False)
     assert t14["D FG acc. (held-out real)"].tolist() == ["–", "75.0"]
 

@@ -27,12 +27,13 @@ from dtgan.params import load_section
 from tests.conftest import ROOT
 
 E2E_GAN_ITERATIONS = 20
-# Measured once with the default gan section (300 warm-up steps, max_channels 32, batch 8, lr 1e-3, seed 777) on
-# the tiny dataset (54 GAN training images): warm-up reconstruction L1 per 10-step block 0.161 -> 0.039 (ratio
-# 0.24); on the 90 held-out images D's FG accuracy 0.48 (chance 1/3; 0.83 on the training images), BG 0.97.
+# Measured once with the default gan section (1200 warm-up steps, max_channels 32, batch 8, seed 777) on the tiny
+# dataset (54 GAN training images) of the current embedded data, whose products differ only in texture (the earlier
+# data could be told apart by colour, BG accuracy 0.97 then): warm-up reconstruction L1 per 10-step block 0.113 ->
+# 0.035; on the 90 held-out images D's FG accuracy 0.52 and BG accuracy 0.71 (chance 1/3 for both).
 MAX_RECONSTRUCTION_RATIO = 0.4  # last warm-up block's reconstruction error / first block's
 MIN_FG_ACCURACY = 0.42  # 3 domains: chance = 1/3; binomial sd at chance on 90 images ~0.05
-MIN_BG_ACCURACY = 0.8  # 3 products: chance = 1/3
+MIN_BG_ACCURACY = 0.6  # 3 products: chance = 1/3; 0.6 is over 5 sd above it
 
 
 def test_default_gan_learns(tiny_dataset):

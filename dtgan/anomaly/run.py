@@ -24,7 +24,7 @@ from dtgan.anomaly.models import Networks
 from dtgan.anomaly.score import Scores, score_images
 from dtgan.anomaly.train import TrainingData, load_checkpoint, network_hparams, networks_from_checkpoint, train_model
 from dtgan.constants import NORMAL
-from dtgan.data.cache import PreparedData, load_prepared
+from dtgan.data.cache import PreparedData, image_channels, load_prepared
 from dtgan.data.split import load_split
 from dtgan.data.tensors import images_to_tensor
 from dtgan.errors import CheckpointError, DataError
@@ -51,8 +51,7 @@ def choose_channels(color: str, images: np.ndarray) -> int:
     """1 for grayscale data (every pixel R == G == B, as MTD), 3 otherwise; ``color`` gray/rgb forces it."""
     if color != "auto":
         return 1 if color == "gray" else 3
-    gray = bool((images[..., 0] == images[..., 1]).all() and (images[..., 1] == images[..., 2]).all())
-    return 1 if gray else 3
+    return image_channels(images)
 
 
 def to_model_tensor(images: np.ndarray, channels: int) -> torch.Tensor:

@@ -114,6 +114,7 @@ class PreparedData:
     products: tuple[str, ...]
     has_masks: bool
     image_size: int
+    channels: int = 3  # 1 when every image is grey (R == G == B, e.g. MTD): the GAN then works in one channel
 
 
 def load_prepared(prepared_dir: str | Path) -> PreparedData:
@@ -128,7 +129,8 @@ def load_prepared(prepared_dir: str | Path) -> PreparedData:
     meta = json.loads(needed[3].read_text())
     images = np.load(needed[1], mmap_mode="r")
     masks = np.load(needed[2], mmap_mode="r")
-    return PreparedData(table, images, masks, tuple(meta["products"]), bool(meta["has_masks"]), int(meta["image_size"]))
+    return PreparedData(table, images, masks, tuple(meta["products"]), bool(meta["has_masks"]), int(meta["image_size"]),
+                        int(meta.get("channels", 3)))
 
 
 def read_sample_csv(path: str | Path) -> pd.DataFrame:
@@ -138,9 +140,16 @@ def read_sample_csv(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def prepared_meta(table: pd.DataFrame, size: int, source: str) -> dict:
+def image_channels(images: np.ndarray) -> int:
+    """1 when every pixel of every image is grey (R == G == B), else 3."""
+    grey = bool((images[..., 0] == images[..., 1]).all() and (images[..., 1] == images[..., 2]).all())
+    return 1 if grey else 3
+
+
+def prepared_meta(table: pd.DataFrame, size: int, source: str, images: np.ndarray) -> dict:
     return {
         "image_size": size,
+        "channels": image_channels(images),
         "source": source,
         "products": sorted(table["product"].unique().tolist()),
         "domains": list(DOMAINS),

@@ -1,7 +1,8 @@
 """The embedded default dataset: procedurally generated surfaces with drawn defects and ground-truth masks.
 
-Three products with clearly different surfaces (A brushed metal with directional grain, B granular speckle,
-C woven periodic texture), random illumination gradients and sensor noise; defects are drawn on top:
+Three products that differ only in surface structure (A brushed metal with directional grain, B granular grains
+and pebbles, C woven periodic grid; brightness and tint are drawn from one distribution for all), random
+illumination gradients and sensor noise; defects are drawn on top:
 Scratches (thin long strokes, straight or curved, light or dark) and Spots (round or irregular blobs, pits,
 stains). Every image comes from its own seed ``(seed, product, domain, index)``, so the data set is identical
 for the same seed whatever the other counts are. Images and masks are written in the generic folder layout
@@ -35,35 +36,49 @@ def _smooth_noise(rng: np.random.Generator, size: int, blur: tuple[float, float]
     return (out - out.mean()) / (out.std() + 1e-8)
 
 
+# Every product draws its brightness and tint from the SAME distribution: a product can only be told from another by
+# its surface structure, never by colour or light (otherwise a discriminator's product classifier, and with it
+# L_BG, is satisfied by "right colour, any texture"). Texture scales are chosen for the default 32 px images
+# (generated at `size`, 64 px, then resized): every texture detail is >= ~4 px at 32 px, within what G's 16x16
+# bottleneck can carry (Nyquist: a period of 4 px at 32 px).
+BASE_BRIGHTNESS = (0.42, 0.62)
+TINT_SPREAD = 0.04  # each RGB channel scaled by 1 + U(-spread, spread), per image
+
+
+def _scale(size: int) -> float:
+    """Texture lengths are given for a 64 px image; other sizes scale them (the paper profile generates 192 px)."""
+    return size / 64.0
+
+
 def brushed_metal(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Product A: bright metal with fine directional grain along a slightly random angle."""
-    grain = _smooth_noise(rng, size, (0.4, 12.0))
-    angle = rng.uniform(-0.15, 0.15)
+    """Product A: brushed metal, streaks along a near-horizontal random angle (across-grain std ~2.5 px at 64 px)."""
+    k = _scale(size)
+    grain = _smooth_noise(rng, size, (2.5 * k, 16.0 * k))
+    angle = rng.uniform(-0.2, 0.2)
     grain = np.asarray(Image.fromarray(grain.astype(np.float32)).rotate(np.degrees(angle), resample=Image.BILINEAR))
-    base = rng.uniform(0.58, 0.68)
-    return base + 0.045 * grain + 0.015 * rng.standard_normal((size, size))
+    return 0.075 * grain + 0.01 * rng.standard_normal((size, size))
 
 
 def granular(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Product B: darker granular surface with speckles."""
-    coarse = _smooth_noise(rng, size, (1.5, 1.5))
-    speckle = (rng.random((size, size)) < 0.04) * rng.uniform(0.05, 0.12)
-    base = rng.uniform(0.36, 0.44)
-    return base + 0.05 * coarse + speckle - 0.5 * speckle.mean() + 0.02 * rng.standard_normal((size, size))
+    """Product B: granular surface, isotropic grains of ~6-10 px at 64 px with scattered bright pebbles."""
+    k = _scale(size)
+    coarse = _smooth_noise(rng, size, (3.0 * k, 3.0 * k))
+    pebbles = np.clip(_smooth_noise(rng, size, (2.0 * k, 2.0 * k)) - 1.6, 0, None)
+    return 0.06 * coarse + 0.09 * pebbles - 0.09 * pebbles.mean() + 0.01 * rng.standard_normal((size, size))
 
 
 def woven(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Product C: periodic woven texture with random phase and a small period jitter."""
+    """Product C: woven texture, a periodic crossing grid of 5-6 cycles per image (period ~11-13 px at 64 px)."""
     yy, xx = np.mgrid[0:size, 0:size] / size
-    period = rng.uniform(9.0, 11.0)
+    period = rng.uniform(5.0, 6.0)
     px, py = rng.uniform(0, 2 * np.pi, 2)
     weave = np.sin(2 * np.pi * period * xx + px) * np.sin(2 * np.pi * period * yy + py)
-    base = rng.uniform(0.48, 0.56)
-    return base + 0.08 * weave + 0.02 * _smooth_noise(rng, size, (1.0, 1.0)) + 0.015 * rng.standard_normal((size, size))
+    k = _scale(size)
+    noise = 0.015 * _smooth_noise(rng, size, (2.0 * k, 2.0 * k)) + 0.01 * rng.standard_normal((size, size))
+    return 0.09 * weave + noise
 
 
 TEXTURES: dict[str, Texture] = {"A": brushed_metal, "B": granular, "C": woven}
-TINTS: dict[str, tuple[float, float, float]] = {"A": (0.97, 1.0, 1.04), "B": (1.05, 1.0, 0.92), "C": (0.96, 1.03, 0.97)}
 
 
 def _illumination(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -135,13 +150,14 @@ def _apply_spot(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def generate_sample(product: str, domain: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One RGB uint8 image (size, size, 3) and its uint8 mask (255 = defect)."""
-    gray = _texture_for(product)(rng, size) + _illumination(rng, size)
+    base = rng.uniform(*BASE_BRIGHTNESS)
+    gray = base + _texture_for(product)(rng, size) + _illumination(rng, size)
     mask = np.zeros((size, size), np.float32)
     if domain == "Scratches":
         gray, mask = _apply_scratch(gray, rng)
     elif domain == "Spots":
         gray, mask = _apply_spot(gray, rng)
-    tint = np.array(TINTS.get(product, (1.0, 1.0, 1.0)), np.float32)
+    tint = (1.0 + rng.uniform(-TINT_SPREAD, TINT_SPREAD, 3)).astype(np.float32)
     rgb = np.clip(gray[..., None] * tint, 0, 1)
     return (rgb * 255 + 0.5).astype(np.uint8), ((mask > 0.5) * 255).astype(np.uint8)
 

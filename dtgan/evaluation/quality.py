@@ -33,14 +33,15 @@ def _mean(values: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else math.nan
 
 
-def background_metrics(sources: np.ndarray, outputs: np.ndarray, change_threshold: float,
+def background_metrics(sources: np.ndarray, outputs: np.ndarray, defect: np.ndarray,
                        dilation_px: int) -> dict[str, float]:
-    """Mean PSNR (dB, capped at PSNR_CAP_DB) / SSIM over all pixels and outside the estimated, dilated defect.
+    """Mean PSNR (dB, capped at PSNR_CAP_DB) / SSIM over all pixels and outside the dilated defect region.
 
-    Images whose estimated defect covers everything have no background pixels; they are left out of the
-    ``*_outside_defect`` means (``n_no_background`` counts them).
+    ``defect`` (N, H, W) bool is each output's defect region (see :func:`defect_regions`). Images whose region covers
+    everything have no background pixels; they are left out of the ``*_outside_defect`` means (``n_no_background``
+    counts them).
     """
-    changed = changed_pixels(sources, outputs, change_threshold)
+    changed = defect
     keep = outside_defect_mask(changed, dilation_px)
     psnr_out = np.minimum(psnr(sources, outputs, keep), PSNR_CAP_DB)
     ssim_all, ssim_out = ssim_all_and_kept(sources, outputs, keep)
@@ -53,6 +54,42 @@ def background_metrics(sources: np.ndarray, outputs: np.ndarray, change_threshol
         "n_no_background": int((~keep).reshape(len(keep), -1).all(axis=1).sum()),
         "n_images": len(sources),
     }
+
+
+def defect_regions(sources: np.ndarray, outputs: np.ndarray, masks: np.ndarray | None,
+                   change_threshold: float) -> tuple[np.ndarray, str]:
+    """Each output's defect region and how it was found: the family's binary masks (DT-GAN: where G(x, s, d)
+    differs from its anchor G(x, s, 0), dtgan.synthesis.masks) when it has them, else the pixels whose change from
+    the source exceeds ``change_threshold`` (a family without an anchor, e.g. StarGAN v2 = variant a)."""
+    if masks is not None:
+        return masks, "anchor mask (|G(x, s, d) - G(x, s, 0)|, synthesis.mask_threshold)"
+    return changed_pixels(sources, outputs, change_threshold), f"estimated: |out - src| > {change_threshold:g}"
+
+
+def source_identity(outputs: np.ndarray, own: np.ndarray, candidates: np.ndarray, own_index: np.ndarray,
+                    keep: np.ndarray) -> tuple[float, float]:
+    """(mean distance to the own source, mean distance to the other normals of the product), 0-255 scale.
+
+    Distance = mean |output - image| over RGB and the kept (outside-defect) pixels of the output. ``candidates``
+    (S, H, W, 3) are the product's normals and ``own_index`` the position of each output's own source among them;
+    the second value averages over every candidate but the own one. Their ratio is the source-identity ratio: well
+    below 1 means the output kept its own source's background, about 1 means it is no closer to it than to any other
+    image of the product.
+    """
+    weights = keep.astype(np.float64)
+    counts = weights.reshape(len(keep), -1).sum(axis=1)
+    own_d = _masked_l1(outputs, own, weights, counts)
+    dists = np.stack([_masked_l1(outputs, np.broadcast_to(c, outputs.shape), weights, counts) for c in candidates], 1)
+    others = dists.copy()
+    others[np.arange(len(outputs)), own_index] = np.nan
+    usable = counts > 0
+    return float(own_d[usable].mean()), float(np.nanmean(others[usable], axis=1).mean())
+
+
+def _masked_l1(a: np.ndarray, b: np.ndarray, weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    per_pixel = np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (per_pixel * weights).reshape(len(a), -1).sum(axis=1) / counts
 
 
 def diversity_by_group(manifest: pd.DataFrame, images: np.ndarray) -> tuple[float, int]:

@@ -18,11 +18,12 @@ from dtgan.evaluation.classifier import load_eval_classifier, predict_domains, t
 from dtgan.evaluation.config import EvaluateConfig
 from dtgan.evaluation.distribution import all_cell_metrics, long_frame, mean_over_cells, mode_summary, per_cell_rows
 from dtgan.evaluation.features import RealFeatures, build_feature_extractor, check_store_matches, load_real_features
-from dtgan.evaluation.quality import background_metrics, diversity_by_group
+from dtgan.evaluation.quality import background_metrics, defect_regions, diversity_by_group, source_identity
 from dtgan.evaluation.synthetic import ALL_MODES, MODES, SyntheticSet, cell_rows, load_synthetic_set
 from dtgan.metrics.distances import not_computed_metrics
 from dtgan.metrics.features import WeightsResolution, extract_features, resolve_fid_weights
 from dtgan.metrics.memorisation import nearest_real_table, save_nearest_neighbour_grid, summarise
+from dtgan.metrics.quality import outside_defect_mask
 from dtgan.metrics.values import (
     EFFNET_LITE0,
     HEADLINE_METRIC,
@@ -124,16 +125,41 @@ def distribution_section(cfg: EvaluateConfig, inputs: Inputs,
 
 
 def background_section(cfg: EvaluateConfig, inputs: Inputs) -> dict[str, dict]:
-    """Background preservation per mode: each translation against its own source test normal."""
+    """Background preservation per mode: each translation against its own source test normal, outside its defect
+    region (PSNR / SSIM), and the source-identity ratio against the other test normals of its product."""
     manifest = inputs.synth.manifest
     source_rows = cache_rows_of(inputs.prepared, manifest["source_id"], "synthesis source")
+    sources, outputs = inputs.prepared.images[source_rows], inputs.synth.images
+    regions, how = defect_regions(sources, outputs, inputs.synth.masks, cfg.change_threshold)
     out = {}
     for mode in MODES:
         rows = manifest.index[manifest["mode"] == mode].to_numpy()
         if len(rows):
-            out[mode] = background_metrics(inputs.prepared.images[source_rows[rows]], inputs.synth.images[rows],
-                                           cfg.change_threshold, cfg.background_dilation_px)
+            out[mode] = background_metrics(sources[rows], outputs[rows], regions[rows], cfg.background_dilation_px)
+            out[mode].update(source_identity_section(inputs, rows, regions, cfg.background_dilation_px))
+            out[mode]["defect_region"] = how
     return out
+
+
+def source_identity_section(inputs: Inputs, rows: np.ndarray, regions: np.ndarray, dilation_px: int) -> dict:
+    """Source-identity ratio of the outputs ``rows`` (overall and per product): mean |output - own source| over
+    mean |output - another normal of the product|, outside the dilated defect region. The candidates are the
+    evaluation set's sources of that product (every test normal of it)."""
+    manifest = inputs.synth.manifest
+    own_d, other_d, per_product = [], [], {}
+    for product, group in manifest.iloc[rows].groupby("product", sort=True):
+        ids = sorted(set(manifest.loc[manifest["product"] == product, "source_id"]))
+        candidates = inputs.prepared.images[cache_rows_of(inputs.prepared, pd.Series(ids), "synthesis source")]
+        own_index = group["source_id"].map({sid: i for i, sid in enumerate(ids)}).to_numpy()
+        sel = group.index.to_numpy()
+        keep = outside_defect_mask(regions[sel], dilation_px)
+        own, other = source_identity(inputs.synth.images[sel], candidates[own_index], candidates, own_index, keep)
+        per_product[product] = own / other
+        own_d.append(own * len(sel))
+        other_d.append(other * len(sel))
+    own_mean, other_mean = sum(own_d) / len(rows), sum(other_d) / len(rows)
+    return {"source_identity_ratio": own_mean / other_mean, "l1_to_own_source": own_mean,
+            "l1_to_other_normals": other_mean, "source_identity_ratio_per_product": per_product}
 
 
 def accuracy_section(inputs: Inputs, predicted: np.ndarray) -> tuple[dict, dict, list[dict]]:

@@ -24,8 +24,9 @@ ALL_MODES = (*MODES, MIX)
 
 @dataclass(frozen=True)
 class SyntheticSet:
-    manifest: pd.DataFrame  # manifest rows, plus `repeat` (int) and `row` (= position in images)
+    manifest: pd.DataFrame  # manifest rows, plus `row` (= position in images)
     images: np.ndarray  # uint8 (N, H, W, 3)
+    masks: np.ndarray | None  # bool (N, H, W) binary defect masks, None when the family writes none
 
     @property
     def variant(self) -> str:
@@ -39,8 +40,13 @@ def load_synthetic_set(synth_dir: str | Path, expected_size: int | None = None) 
     manifest = read_manifest(synth_dir).reset_index(drop=True)
     images = [read_image(locate_image(synth_dir, row.path, row.synth_id), row.sha256, expected_size)
               for row in tqdm(manifest.itertuples(), total=len(manifest), desc="read synthetic", leave=False)]
-    log.info("read %d synthetic images from %s", len(images), synth_dir)
-    return SyntheticSet(manifest=manifest.assign(row=np.arange(len(manifest))), images=np.stack(images))
+    masks = None
+    if (manifest["mask_path"] != "").all():
+        masks = np.stack([read_image(row.mask_path, row.mask_sha256, expected_size)[..., 0] > 127
+                          for row in manifest.itertuples()])
+    log.info("read %d synthetic images (%s masks) from %s", len(images), "with" if masks is not None else "no",
+             synth_dir)
+    return SyntheticSet(manifest=manifest.assign(row=np.arange(len(manifest))), images=np.stack(images), masks=masks)
 
 
 def mix_rows(latent_rows: np.ndarray, reference_rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:

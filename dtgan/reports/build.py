@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from dtgan.gans.dtgan.curves import CURVES_DIR, read_curves
-from dtgan.reports import plots, tables
+from dtgan.reports import paired, plots, tables
 from dtgan.runtime import write_csv, write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,36 @@ class ReportInputs:
     eval_dir: Path  # reports/eval/<variant>/metrics.json
     gan_dir: Path  # reports/gan/<variant>/: discriminator.json, curves/ (DVCLive)
     anomaly_metrics: Path  # reports/anomaly/metrics.json
+    predictions_dir: Path  # results/classifier/<cell>/predictions.csv (per test image and seed)
+
+
+def paired_comparisons(plan: ReportPlan) -> list[tuple[tuple[str, int, str], tuple[str, int, str]]]:
+    """(setting cell, its Trad-Aug baseline cell): every DT-GAN setting of the main matrix at every scale, and the
+    Table 15 settings at each of their augmentations."""
+    pairs = [((s, n, plan.augment), ("trad_aug", n, plan.augment)) for n in plan.scales for s in plan.settings
+             if s != "trad_aug"]
+    pairs += [((s, plan.table15_scale, a), ("trad_aug", plan.table15_scale, a)) for a in plan.table15_augments
+              for s in plan.table15_settings if s != "trad_aug"]
+    return pairs
+
+
+def paired_differences(plan: ReportPlan, predictions_dir: Path) -> pd.DataFrame:
+    """Per product: each setting's test error minus Trad-Aug's (pp), paired by seed, 95 % bootstrap interval over
+    the test images (dtgan.reports.paired)."""
+    rows = []
+    for cell, base in paired_comparisons(plan):
+        frames = [tables.read_predictions(predictions_dir / tables.classifier_cell_name(*c)) for c in (cell, base)]
+        seeds = sorted(set(frames[0]["seed"]) & set(frames[1]["seed"]))
+        for product in sorted(frames[0]["product"].unique()):
+            ids = sorted(frames[0].loc[frames[0]["product"] == product, "sample_id"].unique())
+            a, b = (paired.correctness_matrix(f[f["product"] == product], seeds, ids) for f in frames)
+            diff = paired.paired_difference(a, b, seed=len(rows))
+            rows.append({"product": product, "N": cell[1], "augmentation": cell[2],
+                         "setting": tables.setting_label(cell[0]), "setting_key": cell[0],
+                         "minus Trad-Aug (pp)": round(diff.mean, 2), "95% low": round(diff.low, 2),
+                         "95% high": round(diff.high, 2), "verdict": diff.verdict, "seeds": diff.n_seeds,
+                         "test images": diff.n_images})
+    return pd.DataFrame(rows)
 
 
 def classifier_cells(plan: ReportPlan) -> list[tuple[str, int, str]]:
@@ -57,7 +87,8 @@ def _write_table(out: Path, name: str, frame: pd.DataFrame, title: str, header: 
 
 
 def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict], anomaly: dict,
-                 out: Path, discriminators: dict[str, dict] | None = None) -> list[str]:
+                 out: Path, discriminators: dict[str, dict] | None = None,
+                 differences: pd.DataFrame | None = None) -> list[str]:
     ref_sets = [s for s in plan.settings if s.startswith("reference_")]
     sections = [
         _write_table(out, "table10_error_vs_scale", tables.table10(cells, plan.scales, plan.settings, plan.augment),
@@ -66,6 +97,13 @@ def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[st
                                               f"augmentation `{plan.augment}`; synthetic share = synthetic images "
                                               "in the Latent / Reference / Mix training sets (0 % = those columns "
                                               "saw only real data)")),
+        *([] if differences is None else [_write_table(
+            out, "table10_paired_differences", differences.drop(columns="setting_key"),
+            "Table 10b — each DT-GAN setting minus Trad-Aug, with 95 % intervals",
+            tables.classifier_header(cells.meta, "Test error of the setting minus that of Trad-Aug (percentage points; "
+                                     "< 0 = the synthetic data helped), mean over the seeds both ran (paired by "
+                                     "seed), 95 % interval from 2,000 bootstrap resamples of the test images (the "
+                                     "same resample for both); an interval containing 0 is 'no difference'"))]),
         _write_table(out, "table14_ablation", tables.table14(evals, discriminators),
                      "Table 14 — ablation (a)–(e)",
                      tables.eval_header(evals, plan.dataset, plan.profile)
@@ -93,7 +131,8 @@ def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[st
 
 
 def headline_metrics(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict],
-                     anomaly: dict, discriminators: dict[str, dict] | None = None) -> dict[str, Any]:
+                     anomaly: dict, discriminators: dict[str, dict] | None = None,
+                     differences: pd.DataFrame | None = None) -> dict[str, Any]:
     """reports/metrics.json: keys without dots, so `dvc metrics diff` stays readable."""
     classifier: dict[str, Any] = {}
     for row in tables.select_rows(cells.rows, augment=plan.augment).itertuples():
@@ -104,10 +143,20 @@ def headline_metrics(plan: ReportPlan, cells: tables.ClassifierCells, evals: dic
         gan[variant] = {f"{head}_{m}": round(ev["modes"][m][head], 4) for m in ("latent", "reference", "mix")}
         gan[variant].update({f"target_acc_{m}": round(ev["target_accuracy"][m], 4) for m in ("latent", "reference")})
         gan[variant]["psnr_latent"] = round(ev["background"]["latent"]["psnr"], 3)
+        for m in ("latent", "reference"):
+            gan[variant][f"source_identity_ratio_{m}"] = round(ev["background"][m]["source_identity_ratio"], 4)
+        if isinstance(ev["diversity_l1"]["latent"], (int, float)):
+            gan[variant]["diversity_l1_latent"] = round(ev["diversity_l1"]["latent"], 4)
         fg_accuracy = (discriminators or {}).get(variant, {}).get("fg_accuracy")
         if fg_accuracy is not None:
             gan[variant]["d_fg_acc_heldout"] = round(fg_accuracy, 4)
     out = {"classifier_error": classifier, "gan": gan}
+    if differences is not None:
+        delta: dict[str, Any] = {}
+        for row in differences[differences["augmentation"] == plan.augment].to_dict("records"):
+            delta.setdefault(row["product"], {}).setdefault(f"N{row['N']}", {})[row["setting_key"]] = {
+                "minus_trad_aug": row["minus Trad-Aug (pp)"], "ci_low": row["95% low"], "ci_high": row["95% high"]}
+        out["classifier_minus_trad_aug"] = delta
     if anomaly:
         out["fanogan_auroc"] = {k.split("/")[1]: round(v, 4) for k, v in anomaly.items()
                                 if k.endswith("/auroc_A") and k.count("/") == 2}
@@ -119,7 +168,8 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     evals = {v: tables.read_json(inputs.eval_dir / v / "metrics.json") for v in plan.variants}
     anomaly = tables.read_json(inputs.anomaly_metrics) if inputs.anomaly_metrics else {}
     discriminators = {v: tables.read_json(inputs.gan_dir / v / "discriminator.json") for v in plan.variants}
-    sections = build_tables(plan, cells, evals, anomaly, out / "tables", discriminators)
+    differences = paired_differences(plan, inputs.predictions_dir)
+    sections = build_tables(plan, cells, evals, anomaly, out / "tables", discriminators, differences)
     write_text(out / "results.md", "\n".join(sections))
     subtitle = (f"dataset {plan.dataset}, profile {plan.profile}, {cells.meta['backbone']}, "
                 f"{len(cells.meta['seeds'])} seeds")
@@ -128,5 +178,5 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     plots.ablation_bars(evals, out / "plots" / "ablation.png")
     losses = {v: read_curves(inputs.gan_dir / v / CURVES_DIR) for v in plan.variants}
     plots.training_curves(losses, out / "plots" / "training_curves.png")
-    write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly, discriminators))
+    write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly, discriminators, differences))
     log.info("report written to %s", out)

@@ -42,6 +42,15 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def read_predictions(cell_dir: Path) -> pd.DataFrame:
+    """A classifier cell's per-image test predictions of every seed (results/classifier/<cell>/predictions.csv)."""
+    path = cell_dir / "predictions.csv"
+    if not path.is_file():
+        msg = f"report input {path} is missing: run the classifier cell that writes it (dvc repro)"
+        raise DataError(msg)
+    return pd.read_csv(path, dtype={"sample_id": str, "product": str})
+
+
 def classifier_cell_name(setting: str, scale: int, augment: str) -> str:
     return f"{setting}_N{scale}_{augment}"
 
@@ -207,6 +216,7 @@ def table14(evals: dict[str, dict[str, Any]], discriminators: dict[str, dict[str
             bg = ev["background"][mode]
             row[f"PSNR {mode}"] = fmt(bg["psnr"])
             row[f"PSNR outside defect {mode}"] = fmt(bg["psnr_outside_defect"])
+            row[f"source-identity ratio {mode}"] = fmt(bg["source_identity_ratio"], digits=3)
             row[f"target acc. {mode}"] = fmt(100 * ev["target_accuracy"][mode], digits=1)
         row["diversity L1 latent"] = fmt(ev["diversity_l1"]["latent"], digits=4)
         if variant in discriminators:

@@ -10,6 +10,12 @@ from dtgan.params import field_spec
 SETTINGS = ("trad_aug", "latent", "reference", "mix")
 
 
+def _mask_threshold_ok(value: float | str) -> str | None:
+    if value == "otsu" or (isinstance(value, float) and 0 < value < 1):
+        return None
+    return "must be 'otsu' or a number in (0, 1)"
+
+
 def _reference_sets_ok(sets: tuple[str, ...]) -> str | None:
     if not sets:
         return "must name at least one reference set ('all', 'same' or a product name)"
@@ -29,6 +35,10 @@ class SynthesisConfig:
     # Extra translations of each held-out test Normal per (defect domain, mode) for the FID/ablation evaluation
     # sets (protocol.md §5 uses 4,000 per product per domain per guidance).
     eval_repeats: int = field_spec(4, low=1)
+    # Defect masks of each synthetic image (a family that has an anchor output, e.g. DT-GAN's G(x, s, 0)): the soft
+    # mask is |output - anchor| (mean over RGB, [0, 1]); the binary mask keeps the pixels above this threshold:
+    # 'otsu' (Otsu's threshold of each image's soft mask) or a fixed difference in (0, 1).
+    mask_threshold: float | str = field_spec("otsu", check=_mask_threshold_ok)
     device: str = field_spec("auto", result=False)
 
 

@@ -9,7 +9,9 @@ One manifest row per image (:data:`COLUMNS`):
 - ``reference_set`` (all / same / a product; "" for latent) and ``reference_id`` (the real reference image, "");
 - ``seed``: the recorded seed the image was drawn from; ``repeat``: its index among the outputs of one source;
 - ``family`` (dtgan, ...) and ``variant`` (the family's model, e.g. DT-GAN's ablation step);
-- ``path``: the PNG as the stages see it (repository-relative or absolute); ``sha256``: of the PNG's bytes.
+- ``path``: the PNG as the stages see it (repository-relative or absolute); ``sha256``: of the PNG's bytes;
+- ``soft_mask_path`` / ``mask_path`` (+ ``_sha256``): the image's soft and binary defect masks (uint8 PNGs,
+  255 = defect; :mod:`dtgan.synthesis.masks`) under ``masks/``, "" for a family that cannot produce them.
 
 The sha256 is what makes downstream caching exact: the classifier manifests carry it, so a DVC stage that depends
 on a manifest reruns exactly when its images change, and :func:`read_image` refuses an image that changed since.
@@ -31,10 +33,12 @@ from dtgan.errors import DataError
 from dtgan.runtime import write_csv
 
 COLUMNS = ("synth_id", "source_id", "product", "target_domain", "mode", "reference_set", "seed", "reference_id",
-           "repeat", "family", "variant", "path", "sha256")
+           "repeat", "family", "variant", "path", "sha256", "soft_mask_path", "soft_mask_sha256", "mask_path",
+           "mask_sha256")
 MODES = ("latent", "reference")
 MANIFEST_NAME = "manifest.csv"
 IMAGES_DIR = "images"
+MASKS_DIR = "masks"
 
 
 def mode_dir(mode: str, reference_set: str) -> str:
@@ -58,13 +62,16 @@ class ManifestWriter:
     def __init__(self, out_dir: str | Path) -> None:
         self.out_dir = Path(out_dir)
         self.images_dir = self.out_dir / IMAGES_DIR
+        self.masks_dir = self.out_dir / MASKS_DIR
         shutil.rmtree(self.images_dir, ignore_errors=True)
+        shutil.rmtree(self.masks_dir, ignore_errors=True)
         self.rows: list[dict] = []
 
     def add(self, image: np.ndarray, *, source_id: str, product: str, target_domain: str, mode: str,
             reference_set: str, seed: int, reference_id: str, repeat: int, family: str, variant: str,
-            stem: str) -> dict:
-        """Write one uint8 (H, W, 3) image; ``stem`` names the file (the source id, or a per-image counter)."""
+            stem: str, masks: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+        """Write one uint8 (H, W, 3) image (and its soft and binary masks, uint8 (H, W, 3)); ``stem`` names the
+        file (the source id, or a per-image counter)."""
         if mode not in MODES or target_domain not in DEFECT_DOMAINS:
             msg = f"synthetic image of mode {mode!r} / domain {target_domain!r}; expected {MODES} / {DEFECT_DOMAINS}"
             raise ValueError(msg)
@@ -73,12 +80,25 @@ class ManifestWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = png_bytes(image)
         path.write_bytes(data)
+        mask_columns = dict.fromkeys(("soft_mask_path", "soft_mask_sha256", "mask_path", "mask_sha256"), "")
+        if masks is not None:
+            mask_columns = self._write_masks(relative, masks)
         row = {"synth_id": relative.with_suffix("").as_posix(), "source_id": source_id, "product": product,
                "target_domain": target_domain, "mode": mode, "reference_set": reference_set, "seed": seed,
                "reference_id": reference_id, "repeat": repeat, "family": family, "variant": variant,
-               "path": str(path), "sha256": hashlib.sha256(data).hexdigest()}
+               "path": str(path), "sha256": hashlib.sha256(data).hexdigest(), **mask_columns}
         self.rows.append(row)
         return row
+
+    def _write_masks(self, relative: Path, masks: tuple[np.ndarray, np.ndarray]) -> dict[str, str]:
+        out = {}
+        for kind, suffix, mask in zip(("soft_mask", "mask"), ("soft", "binary"), masks, strict=True):
+            path = self.masks_dir / relative.with_name(f"{relative.stem}_{suffix}.png")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = png_bytes(mask)
+            path.write_bytes(data)
+            out[f"{kind}_path"], out[f"{kind}_sha256"] = str(path), hashlib.sha256(data).hexdigest()
+        return out
 
     def close(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows, columns=list(COLUMNS))

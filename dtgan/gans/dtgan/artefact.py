@@ -15,7 +15,7 @@ from dtgan.errors import CheckpointError, ParamsError
 from dtgan.gans.dtgan.config import GanConfig
 from dtgan.gans.dtgan.nets.build import build_nets
 from dtgan.params import from_mapping
-from dtgan.runtime import save_torch, write_json
+from dtgan.runtime import save_torch, to_device, write_json
 
 EMA_NAME = "ema.pt"
 CONFIG_NAME = "config.json"
@@ -51,11 +51,12 @@ def load_ema(out_dir: str | Path, device: str | torch.device = "cpu") -> tuple[E
     except (KeyError, ParamsError) as exc:
         msg = f"{out_dir / CONFIG_NAME} does not describe a DT-GAN of this version ({exc}); rerun train_gan"
         raise CheckpointError(msg) from None
-    nets = build_nets(cfg, config["variant"], config["image_size"], len(config["domains"]), len(config["products"]))
+    nets = build_nets(cfg, config["variant"], config["image_size"], len(config["domains"]), len(config["products"]),
+                      image_channels=int(config.get("image_channels", 3)))
     weights = torch.load(out_dir / EMA_NAME, map_location="cpu", weights_only=True)
     modules = {}
     for name in EMA_MODULES:
         module = getattr(nets, name)
         module.load_state_dict(weights[name])
-        modules[name] = module.to(device).eval()
+        modules[name] = to_device(module, device).eval()
     return EmaNets(**modules), config

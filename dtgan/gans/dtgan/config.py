@@ -24,18 +24,36 @@ class GanConfig:
     # Instance norm in G's encoder ResBlks (Table 11; paper True). A switch for experiments: an earlier CPU default
     # turned it off, but the background loss blamed on it came from an IN in the fusion layer (see generator.py).
     encoder_norm: bool = True
+    # NOT the paper's generator (False there): in the variants with a foreground decoder (d, e), G adds the foreground
+    # decoder's output minus its output for the all-zero defect code. The anchor code then adds exactly nothing,
+    # G(x, s, 0) is the background path alone whatever the style, and a style can only shape what a defect code
+    # adds; without it the style's AdaIN repaints the whole background (README: "what the CPU default changes").
+    fg_relative: bool = False
     iterations: int = field_spec(100_000, low=1)  # paper 100k (GAN iterations, after the warm-up)
     # Non-adversarial warm-up steps before the GAN iterations (not in the paper: 0 there). A CPU-budget device: a
     # warm-up step costs about a tenth of a GAN iteration and trains what the GAN phase otherwise spends its first
     # thousands of iterations on: G and E reconstruct real images (L_cyc's target with x_f = x, and the real-image
     # half of L_d_rec) and D's FG/BG classifiers learn the real images (D's own L_FG/L_BG terms). See warmup_loss.
     warmup_iters: int = field_spec(0, low=0)
+    # Adam lr of the warm-up steps; None = lr. The GAN phase starts with fresh Adam moments when
+    # warmup_resets_optimizers: the warm-up's small reconstruction gradients leave second moments that would turn
+    # the first adversarial gradients into huge steps (they overwrote the warm-up; see the README).
+    warmup_lr: float | None = field_spec(None, low=0, low_open=True)
+    warmup_resets_optimizers: bool = False
+    # GAN-phase lr of G's background path (encoder, background decoder, fusion) in the variants with separate
+    # decoders; None = lr (paper: one lr for all of G). Lets the defect path learn fast while the background the
+    # warm-up built is only refined.
+    background_lr: float | None = field_spec(None, low=0, low_open=True)
     batch_size: int = field_spec(4, low=1)       # paper 4
     lr: float = field_spec(1e-4, low=0, low_open=True)        # G, E, D (StarGAN v2)
     f_lr: float = field_spec(1e-6, low=0, low_open=True)      # mapping network (StarGAN v2)
     # Adam lr of M's convolutional defect branches; None = f_lr (paper/StarGAN v2: one lr for all of M). Spec §10
     # suggests a higher lr there, since 1e-6 was tuned for StarGAN v2's MLP mapping network.
     defect_branch_lr: float | None = field_spec(None, low=0, low_open=True)
+    # Initial weight of M's per-pixel noise injections (paper: not stated; spec §10 default: StyleGAN's 0). Zero
+    # noise leaves M's spatial defect code z-independent until the weights have grown, which a few hundred CPU
+    # iterations do not do: the latent-guided outputs then hardly vary with z.
+    noise_init: float = field_spec(0.0, low=0)
     beta1: float = field_spec(0.0, low=0, high=1, high_open=True)
     beta2: float = field_spec(0.99, low=0, high=1, high_open=True)
     weight_decay: float = field_spec(1e-4, low=0)
@@ -56,7 +74,8 @@ class GanConfig:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Top-level ``lambda_*`` keys of params.yaml (all 1 in the paper), so `dvc exp run -S lambda_cyc=1` works."""
+    """Top-level ``lambda_*`` keys of params.yaml, so `dvc exp run -S lambda_cyc=1` works. The paper's seven are all 1
+    there; ``lambda_src`` is this project's CPU-budget addition (0 in the paper profile)."""
 
     lambda_adv: float = field_spec(1.0, low=0)
     lambda_sd_rec: float = field_spec(1.0, low=0)
@@ -65,3 +84,10 @@ class LossWeights:
     lambda_cyc: float = field_spec(1.0, low=0)
     lambda_fg: float = field_spec(1.0, low=0)
     lambda_bg: float = field_spec(1.0, low=0)
+    # NOT a term of the paper (0 there): L1(x_f, x) between each translation and its own source in G's objective,
+    # a CPU-budget device that keeps the source's background while few adversarial iterations cannot (README).
+    lambda_src: float = field_spec(0.0, low=0)
+    # NOT a term of the paper (0 there): L1(G(x, s~, 0), x) for Normal sources x and every target style s~ (from M
+    # or E): the anchor output, the source rendered as Normal, must be the source itself whatever the style, so that
+    # the defect code alone changes the image and the background path carries the source (README).
+    lambda_anchor: float = field_spec(0.0, low=0)

@@ -79,6 +79,24 @@ def cycle_loss(x: Tensor, x_reconstructed: Tensor) -> Tensor:
     return F.l1_loss(x_reconstructed, x)
 
 
+def source_consistency_loss(x: Tensor, x_fake: Tensor) -> Tensor:
+    """L1(x_f, x) between a translation and its own source: NOT a DT-GAN term (``lambda_src``, 0 in the paper).
+
+    A CPU-budget device: a defect covers a few percent of the pixels, so at a small weight this costs a transferred
+    defect little and a repainted background a lot; the paper's 100k adversarial iterations do without it.
+    """
+    return F.l1_loss(x_fake, x)
+
+
+def anchor_identity_loss(x_normal: Tensor, anchor_output: Tensor) -> Tensor:
+    """L1(G(x, s~, 0), x) for Normal sources: NOT a DT-GAN term (``lambda_anchor``, 0 in the paper).
+
+    The anchor output (zero defect code) of a Normal source must be the source whatever the target style s~, so the
+    style can only shape what the defect code adds; see dtgan/gans/dtgan/config.py.
+    """
+    return F.l1_loss(anchor_output, x_normal)
+
+
 def foreground_classification_loss(fg_logits: Tensor, domains: Tensor) -> Tensor:
     """L_FG (§4.6) for one set of images: CE of FG_cls against the foreground domain.
 

@@ -1,7 +1,8 @@
 """DT-GAN as a :class:`dtgan.synthesis.run.Translator`: its EMA networks turn source normals into defect images.
 
 Latent-guided: (s~, d~) = M_y~(z) with z and M's per-pixel noise drawn from each output's own seed (one mapping call
-per output, so batching never changes an image). Reference-guided: (s~, d~) = E_y~(x_ref). Output: G(x, s~, d~).
+per output, so batching never changes an image). Reference-guided: (s~, d~) = E_y~(x_ref). Output: G(x, s~, d~),
+with its anchor G(x, s~, 0) (the anchor domain's zero defect code) for the defect masks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from torch import nn
 
 from dtgan.constants import DOMAIN_INDEX
 from dtgan.gans.dtgan.artefact import load_ema
-from dtgan.runtime import pick_device
+from dtgan.runtime import pick_device, to_device
+from dtgan.synthesis.run import Translation
 
 FAMILY = "dtgan"
 
@@ -27,13 +29,23 @@ class DtganTranslator:
     latent_dim: int
     device: torch.device
     variant: str
+    image_channels: int = 3
     family: str = FAMILY
 
     def _labels(self, domains: list[str]) -> torch.Tensor:
         return torch.tensor([DOMAIN_INDEX[d] for d in domains], device=self.device)
 
+    def _with_anchors(self, sources: torch.Tensor, style: torch.Tensor, defect: torch.Tensor | None) -> Translation:
+        """G(x, s, d) and, with a defect code, its anchor G(x, s, 0) (one encoding, one decode of both)."""
+        features = self.generator.encode_features(to_device(sources, self.device))
+        if defect is None:  # variant (a): no defect code, so no anchor and no mask
+            return self.generator.decode(features, style, None), None
+        both = self.generator.decode(torch.cat([features, features]), torch.cat([style, style]),
+                                     torch.cat([defect, torch.zeros_like(defect)]))
+        return both[: len(sources)], both[len(sources):]
+
     @torch.no_grad()
-    def latent(self, sources: torch.Tensor, domains: list[str], seeds: list[int]) -> torch.Tensor:
+    def latent(self, sources: torch.Tensor, domains: list[str], seeds: list[int]) -> Translation:
         styles, defects = [], []
         for seed, y in zip(seeds, self._labels(domains), strict=True):
             gen = torch.Generator(device=self.device).manual_seed(seed)
@@ -42,12 +54,12 @@ class DtganTranslator:
             styles.append(style)
             defects.append(defect)
         defect = None if defects[0] is None else torch.cat(defects)
-        return self.generator(sources.to(self.device), torch.cat(styles), defect)
+        return self._with_anchors(sources, torch.cat(styles), defect)
 
     @torch.no_grad()
-    def reference(self, sources: torch.Tensor, references: torch.Tensor, domains: list[str]) -> torch.Tensor:
-        style, defect = self.encoder(references.to(self.device), self._labels(domains))
-        return self.generator(sources.to(self.device), style, defect)
+    def reference(self, sources: torch.Tensor, references: torch.Tensor, domains: list[str]) -> Translation:
+        style, defect = self.encoder(to_device(references, self.device), self._labels(domains))
+        return self._with_anchors(sources, style, defect)
 
 
 def load_translator(model_dir: Path, device_name: str) -> DtganTranslator:
@@ -55,4 +67,5 @@ def load_translator(model_dir: Path, device_name: str) -> DtganTranslator:
     device = pick_device(device_name)
     nets, config = load_ema(model_dir, device)
     return DtganTranslator(nets.generator.eval(), nets.mapping.eval(), nets.encoder.eval(),
-                           int(config["gan"]["latent_dim"]), device, config["variant"])
+                           int(config["gan"]["latent_dim"]), device, config["variant"],
+                           int(config.get("image_channels", 3)))

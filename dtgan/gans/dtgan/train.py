@@ -24,12 +24,12 @@ from dtgan.gans.dtgan.nets.build import build_nets
 from dtgan.gans.dtgan.training.checkpoint import CHECKPOINT_NAME, resolved_config, save_checkpoint, try_resume
 from dtgan.gans.dtgan.training.data import GanData, gan_training_data
 from dtgan.gans.dtgan.training.loop import TrainingRun, build_run, train
-from dtgan.runtime import pick_device, write_json
+from dtgan.runtime import pick_device, to_device, write_json
 
 log = logging.getLogger(__name__)
 
 GRID_SOURCES_PER_PRODUCT = 2
-GRID_LATENT_CODES = 6
+GRID_LATENT_CODES = 8  # z per source in the latent grids: the defect must differ visibly between them
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _grid_sources(prepared: PreparedData, pool: pd.DataFrame, fallback: pd.DataF
     picked = normals.groupby("product", sort=True).sample(
         n=GRID_SOURCES_PER_PRODUCT, replace=True, random_state=seed
     )
-    return images_to_tensor(prepared.images[picked["cache_index"].to_numpy()])
+    return images_to_tensor(prepared.images[picked["cache_index"].to_numpy()], prepared.channels)
 
 
 def _grid_references(prepared: PreparedData, gan_train: pd.DataFrame, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,7 +56,7 @@ def _grid_references(prepared: PreparedData, gan_train: pd.DataFrame, seed: int)
     defects = gan_train[gan_train["domain"].isin(DEFECT_DOMAINS)]
     picked = defects.groupby(["domain", "product"], sort=True).sample(n=1, random_state=seed)
     picked = picked.sort_values(["domain", "product"], key=lambda c: c.map(DOMAIN_INDEX) if c.name == "domain" else c)
-    images = images_to_tensor(prepared.images[picked["cache_index"].to_numpy()])
+    images = images_to_tensor(prepared.images[picked["cache_index"].to_numpy()], prepared.channels)
     return images, torch.as_tensor(picked["domain"].map(DOMAIN_INDEX).to_numpy(dtype=np.int64).copy())
 
 
@@ -77,7 +77,8 @@ def write_grids(run: TrainingRun, cfg: GanConfig, prepared: PreparedData, splits
 def write_discriminator_report(path: Path, run: TrainingRun, prepared: PreparedData, held_out: pd.DataFrame,
                                product_names: tuple[str, ...]) -> None:
     """D's FG/BG classifier accuracy on the held-out real images (val + test splits, never trained on)."""
-    images = images_to_tensor(prepared.images[held_out["cache_index"].to_numpy()]).to(run.device)
+    images = to_device(images_to_tensor(prepared.images[held_out["cache_index"].to_numpy()], prepared.channels),
+                       run.device)
     domains = torch.as_tensor(held_out["domain"].map(DOMAIN_INDEX).to_numpy(dtype=np.int64).copy(), device=run.device)
     products = torch.as_tensor(held_out["product"].map(list(product_names).index).to_numpy(dtype=np.int64).copy(),
                                device=run.device)
@@ -97,7 +98,8 @@ def train_variant(cfg: GanConfig, variant: str, weights: LossWeights, paths: Tra
     device = pick_device(cfg.device)
     log.info("variant %s: %d GAN training images of size %d on %s", variant, len(data.domains), data.image_size,
              device)
-    nets = build_nets(cfg, variant, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
+    nets = build_nets(cfg, variant, data.image_size, data.num_domains, data.num_products, seed=cfg.seed,
+                      image_channels=data.image_channels)
     run = build_run(cfg, data, nets, device)
     config = resolved_config(cfg, variant, weights, data)
     paths.out.mkdir(parents=True, exist_ok=True)

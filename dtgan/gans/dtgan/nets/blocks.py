@@ -33,6 +33,19 @@ def downsamples_to_code(image_size: int) -> int:
     return log_size - 4
 
 
+class InstanceNorm(nn.GroupNorm):
+    """Instance normalisation (per sample and channel over H x W, eps 1e-5, optional per-channel affine): exactly
+    ``nn.InstanceNorm2d`` without running statistics, computed as a GroupNorm with one group per channel.
+
+    Why not InstanceNorm2d: on the CPU it reshapes its input to (1, B*C, H, W), which returns a contiguous NCHW tensor
+    and breaks the channels_last layout the convolutions are fastest in (oneDNN); GroupNorm keeps the layout.
+    Same state_dict keys (``weight``, ``bias``) as InstanceNorm2d(affine=True).
+    """
+
+    def __init__(self, num_features: int, affine: bool = False) -> None:
+        super().__init__(num_features, num_features, eps=1e-5, affine=affine)
+
+
 class NoiseInjection(nn.Module):
     """StyleGAN noise: ``x + w_c * n`` with ``n ~ N(0, 1)`` of shape (B, 1, H, W), ``w_c`` learned per channel.
 
@@ -61,8 +74,8 @@ class ResBlk(nn.Module):
         self.conv1 = nn.Conv2d(dim_in, dim_in, 3, 1, 1)
         self.conv2 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
         if normalize:
-            self.norm1 = nn.InstanceNorm2d(dim_in, affine=True)
-            self.norm2 = nn.InstanceNorm2d(dim_in, affine=True)
+            self.norm1 = InstanceNorm(dim_in, affine=True)
+            self.norm2 = InstanceNorm(dim_in, affine=True)
         if self.learned_sc:
             self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False)
 
@@ -92,7 +105,7 @@ class AdaIN(nn.Module):
 
     def __init__(self, style_dim: int, num_features: int) -> None:
         super().__init__()
-        self.norm = nn.InstanceNorm2d(num_features, affine=False)
+        self.norm = InstanceNorm(num_features, affine=False)
         self.fc = nn.Linear(style_dim, num_features * 2)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -148,9 +161,9 @@ class UpResBlk(nn.Module):
         super().__init__()
         self.upsample = upsample
         self.learned_sc = dim_in != dim_out
-        self.norm1 = nn.InstanceNorm2d(dim_in, affine=True) if normalize_input else None
+        self.norm1 = InstanceNorm(dim_in, affine=True) if normalize_input else None
         self.conv1 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
-        self.norm2 = nn.InstanceNorm2d(dim_out, affine=True)
+        self.norm2 = InstanceNorm(dim_out, affine=True)
         self.conv2 = nn.Conv2d(dim_out, dim_out, 3, 1, 1)
         self.noise1 = NoiseInjection(dim_out) if noise else None
         self.noise2 = NoiseInjection(dim_out) if noise else None
@@ -206,10 +219,10 @@ def check_domain_labels(y: torch.Tensor, batch: int, num_domains: int, where: st
         raise ValueError(msg)
 
 
-def check_image_batch(x: torch.Tensor, image_size: int, where: str) -> None:
-    """Clear error unless ``x`` is a float (B, 3, image_size, image_size) batch."""
-    if x.dim() != 4 or x.shape[1:] != (3, image_size, image_size) or not x.is_floating_point():
-        expected = f"(B, 3, {image_size}, {image_size})"
+def check_image_batch(x: torch.Tensor, image_size: int, where: str, channels: int = 3) -> None:
+    """Clear error unless ``x`` is a float (B, channels, image_size, image_size) batch."""
+    if x.dim() != 4 or x.shape[1:] != (channels, image_size, image_size) or not x.is_floating_point():
+        expected = f"(B, {channels}, {image_size}, {image_size})"
         msg = f"{where}: expected a float image batch {expected}, got {tuple(x.shape)} {x.dtype}"
         raise ValueError(msg)
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig
-from dtgan.gans.dtgan.nets.blocks import CODE_SIZE
+from dtgan.gans.dtgan.nets.blocks import CODE_SIZE, NoiseInjection
 from dtgan.gans.dtgan.nets.discriminator import Discriminator
 from dtgan.gans.dtgan.nets.encoder import StyleDefectEncoder
 from dtgan.gans.dtgan.nets.generator import Generator
@@ -72,10 +72,12 @@ def init_fusion(fuse: nn.Conv2d) -> None:
 
 
 def build_nets(
-    cfg: GanConfig, variant: str, image_size: int, num_domains: int, num_products: int, seed: int | None = None
+    cfg: GanConfig, variant: str, image_size: int, num_domains: int, num_products: int, seed: int | None = None,
+    image_channels: int = 3,
 ) -> GanNets:
     """Build G, M, E, D of ablation ``variant`` with He init. ``seed`` (optional) makes the init reproducible
-    without touching torch's global RNG; without it the global RNG is used (seed it with seed_everything)."""
+    without touching torch's global RNG; without it the global RNG is used (seed it with seed_everything).
+    ``image_channels`` follows the data: 3, or 1 for grayscale data (MTD), so grey inputs give grey outputs."""
     flags = variant_flags(variant)
     _check_build_args(cfg, flags.style_defect_branches, image_size, num_domains, num_products)
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
@@ -86,6 +88,7 @@ def build_nets(
                 image_size, cfg.style_dim, cfg.max_channels, cfg.fg_channels,
                 defect_code=flags.style_defect_branches, separate_decoding=flags.separate_decoding,
                 from_rgb_kernel=3 if flags.stargan_v2 else 1, encoder_norm=cfg.encoder_norm,
+                fg_relative=cfg.fg_relative, image_channels=image_channels,
             ),
             mapping=MappingNetwork(
                 cfg.latent_dim, cfg.style_dim, num_domains, cfg.mapping_hidden, cfg.max_channels, cfg.fg_channels,
@@ -94,14 +97,18 @@ def build_nets(
             encoder=StyleDefectEncoder(
                 image_size, cfg.style_dim, num_domains, cfg.max_channels, cfg.fg_channels,
                 defect_branch=flags.style_defect_branches, anchor=flags.anchor_and_noise, stargan_stem=flags.stargan_v2,
+                image_channels=image_channels,
             ),
             discriminator=Discriminator(
                 image_size, num_domains, num_products, cfg.max_channels, cfg.fg_channels,
-                classifiers=flags.fg_bg_classifiers, stargan_stem=flags.stargan_v2,
+                classifiers=flags.fg_bg_classifiers, stargan_stem=flags.stargan_v2, image_channels=image_channels,
             ),
         )
         for net in nets.as_dict().values():
             net.apply(he_init)
+        for module in nets.mapping.modules():
+            if isinstance(module, NoiseInjection):
+                nn.init.constant_(module.weight, cfg.noise_init)
         if flags.separate_decoding:
             init_fusion(nets.generator.fuse)
     return nets

@@ -52,10 +52,11 @@ class Discriminator(nn.Module):
         fg_channels: int = 64,  # defect channels per domain in the defect branch
         classifiers: bool = True,  # (c)+: FG_cls and BG_cls
         stargan_stem: bool = False,  # (a): StarGAN v2's 3x3 stem to max/4
+        image_channels: int = 3,  # 3 (RGB) or 1 (grayscale data)
     ) -> None:
         super().__init__()
         self.num_domains = num_domains
-        self.trunk = ImageTrunk(image_size, max_channels, *stem_shape(max_channels, stargan_stem))
+        self.trunk = ImageTrunk(image_size, max_channels, *stem_shape(max_channels, stargan_stem), image_channels)
         self.logits = nn.Linear(max_channels, num_domains)
         self.bg_cls: nn.Linear | None = None
         self.defect: nn.Sequential | None = None

@@ -42,27 +42,29 @@ def trunk_widths(max_channels: int, num_blocks: int) -> list[int]:
 class ImageTrunk(nn.Module):
     """Stem + shared downsampling blocks (-> 16x16 map) + style-branch blocks (-> max_channels vector)."""
 
-    def __init__(self, image_size: int, max_channels: int, stem_channels: int, stem_kernel: int) -> None:
+    def __init__(self, image_size: int, max_channels: int, stem_channels: int, stem_kernel: int,
+                 image_channels: int = 3) -> None:
         super().__init__()
         shared = downsamples_to_code(image_size)
         if max_channels < 8 or max_channels % 8:
             msg = f"max_channels must be a multiple of 8 (widths use max/8 .. max), got {max_channels}"
             raise ValueError(msg)
         self.image_size = image_size
+        self.image_channels = image_channels
         self.code_size = CODE_SIZE
         num_blocks = shared + 2  # down to 4x4, as StarGAN v2 (log2(img_size) - 2)
         widths = trunk_widths(max_channels, num_blocks)
         ins = [stem_channels, *widths[:-1]]
         self.shared_channels = widths[shared - 1]  # width of the 16x16 map (max at 128 px, max/2 at 32 px)
         blocks = [ResBlk(i, o, downsample=True) for i, o in zip(ins, widths, strict=True)]
-        self.stem = nn.Conv2d(3, stem_channels, stem_kernel, 1, stem_kernel // 2)
+        self.stem = nn.Conv2d(image_channels, stem_channels, stem_kernel, 1, stem_kernel // 2)
         self.shared = nn.ModuleList(blocks[:shared])
         self.head = nn.ModuleList(blocks[shared:])
         self.head_conv = nn.Conv2d(max_channels, max_channels, HEAD_SIZE, 1, 0)
 
     def shared_features(self, x: torch.Tensor, where: str) -> torch.Tensor:
         """(B, 3, H, W) -> (B, max_channels, 16, 16)."""
-        check_image_batch(x, self.image_size, where)
+        check_image_batch(x, self.image_size, where, self.image_channels)
         h = self.stem(x)
         for block in self.shared:
             h = block(h)
@@ -100,12 +102,13 @@ class StyleDefectEncoder(nn.Module):
         defect_branch: bool = True,  # (b)+
         anchor: bool = False,  # (e): Normal's defect code is all zeros
         stargan_stem: bool = False,  # (a): StarGAN v2's 3x3 stem to max/4
+        image_channels: int = 3,  # 3 (RGB) or 1 (grayscale data)
     ) -> None:
         super().__init__()
         self.num_domains = num_domains
         self.fg_channels = fg_channels
         self.anchor = anchor
-        self.trunk = ImageTrunk(image_size, max_channels, *stem_shape(max_channels, stargan_stem))
+        self.trunk = ImageTrunk(image_size, max_channels, *stem_shape(max_channels, stargan_stem), image_channels)
         self.unshared = nn.ModuleList([nn.Linear(max_channels, style_dim) for _ in range(num_domains)])
         self.defect = defect_head(self.trunk.shared_channels, fg_channels * num_domains) if defect_branch else None
 

@@ -27,6 +27,7 @@ from torch import nn
 from dtgan.gans.dtgan.nets.blocks import (
     CODE_SIZE,
     AdainResBlk,
+    InstanceNorm,
     ResBlk,
     UpResBlk,
     check_image_batch,
@@ -40,8 +41,9 @@ def encoder_widths(max_channels: int, num_downsamples: int) -> list[int]:
     return [stem] + [min(max_channels, stem * 2 ** (i + 1)) for i in range(num_downsamples)]
 
 
-def _to_rgb(channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.InstanceNorm2d(channels, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(channels, 3, 1, 1, 0))
+def _to_rgb(channels: int, image_channels: int) -> nn.Sequential:
+    return nn.Sequential(InstanceNorm(channels, affine=True), nn.LeakyReLU(0.2),
+                         nn.Conv2d(channels, image_channels, 1, 1, 0))
 
 
 class Generator(nn.Module):
@@ -57,6 +59,8 @@ class Generator(nn.Module):
         separate_decoding: bool = True,  # (d)+: background and foreground decoders fused at the end
         from_rgb_kernel: int = 1,  # Table 11 uses 1x1; StarGAN v2 (variant a) uses 3x3
         encoder_norm: bool = True,  # instance norm in the encoder ResBlks (Table 11 / StarGAN v2: True)
+        fg_relative: bool = False,  # (d)+: the foreground decoder's output minus its output for the zero code
+        image_channels: int = 3,  # 3 (RGB, the paper) or 1 for grayscale data: in and out channels follow the data
     ) -> None:
         super().__init__()
         _check_generator_args(image_size, max_channels, fg_channels, defect_code, separate_decoding)
@@ -66,20 +70,22 @@ class Generator(nn.Module):
         self.fg_channels = fg_channels if defect_code else 0
         self.defect_code = defect_code
         self.separate_decoding = separate_decoding
+        self.image_channels = image_channels
+        self.fg_relative = fg_relative and separate_decoding
         self.code_size = CODE_SIZE
         downsamples = downsamples_to_code(image_size)
         widths = encoder_widths(max_channels, downsamples)
-        self.from_rgb = nn.Conv2d(3, widths[0], from_rgb_kernel, 1, from_rgb_kernel // 2)
+        self.from_rgb = nn.Conv2d(image_channels, widths[0], from_rgb_kernel, 1, from_rgb_kernel // 2)
         self.encode = nn.ModuleList(
             [ResBlk(widths[i], widths[i + 1], normalize=encoder_norm, downsample=True) for i in range(downsamples)]
             + [ResBlk(max_channels, max_channels, normalize=encoder_norm) for _ in range(2)]
         )
         if separate_decoding:
             self.bg_decode, self.fg_decode = _separate_decoders(widths, fg_channels, style_dim)
-            self.fuse = nn.Conv2d(max_channels, 3, 1, 1, 0)  # concat (bg + fg channels) -> RGB
+            self.fuse = nn.Conv2d(max_channels, image_channels, 1, 1, 0)  # concat (bg + fg channels) -> image
         else:
             self.decode_blocks = _stargan_decoder(widths, style_dim)
-            self.to_rgb = _to_rgb(widths[0])
+            self.to_rgb = _to_rgb(widths[0], image_channels)
 
     @property
     def bg_channels(self) -> int:
@@ -87,7 +93,7 @@ class Generator(nn.Module):
 
     def encode_features(self, x: torch.Tensor) -> torch.Tensor:
         """Bottleneck features (B, max_channels, 16, 16)."""
-        check_image_batch(x, self.image_size, "Generator")
+        check_image_batch(x, self.image_size, "Generator", self.image_channels)
         h = self.from_rgb(x)
         for block in self.encode:
             h = block(h)
@@ -123,12 +129,20 @@ class Generator(nn.Module):
         if self.defect_code:
             background = self.split(features)[0]
             if self.separate_decoding:
-                merged = torch.cat([self.decode_background(background), self.decode_foreground(defect, style)], 1)
+                merged = torch.cat([self.decode_background(background), self._foreground(defect, style)], 1)
                 return self.fuse(merged)
             features = torch.cat([background, defect], dim=1)
         for block in self.decode_blocks:
             features = block(features, style)
         return self.to_rgb(features)
+
+    def _foreground(self, defect: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """The foreground decoder's output; with ``fg_relative`` minus its output for the all-zero (anchor) code,
+        so the zero code adds exactly nothing and the style shapes only what a defect code adds (one 2B call)."""
+        if not self.fg_relative:
+            return self.decode_foreground(defect, style)
+        both = self.decode_foreground(torch.cat([defect, torch.zeros_like(defect)]), torch.cat([style, style]))
+        return both[: len(defect)] - both[len(defect):]
 
     def _check_codes(self, batch: int, style: torch.Tensor, defect: torch.Tensor | None) -> None:
         if style.shape != (batch, self.style_dim):
@@ -156,16 +170,22 @@ def _stargan_decoder(widths: list[int], style_dim: int) -> nn.ModuleList:
 
 
 def _separate_decoders(widths: list[int], fg: int, style_dim: int) -> tuple[nn.ModuleList, nn.ModuleList]:
-    """Table 11 decoders. Paper widths: bg 448->512->512, up 512, 256, 448; fg 64->256->256, up 256, 128, 64."""
+    """Table 11 decoders: three 16x16 blocks each, then the upsampling blocks.
+
+    Paper widths: background 448 -> 448 -> 512 -> 512, up 512, 256, 448; foreground 64 -> 64 -> 256 -> 256, up 256,
+    128, 64 (supplement Table 11 (b) and (c)).
+    """
     top = widths[-1]
     bg = top - fg
     mirrored = widths[-2:0:-1]  # encoder widths in reverse, without the stem (paper: 512, 256)
     bg_outs = [*mirrored, bg]  # last = bg so that bg + fg = max channels
-    bg_blocks: list[nn.Module] = [ResBlk(bg, top, normalize=True), ResBlk(top, top, normalize=True)]
+    bg_blocks: list[nn.Module] = [ResBlk(bg, bg, normalize=True), ResBlk(bg, top, normalize=True),
+                                  ResBlk(top, top, normalize=True)]
     bg_blocks += [UpResBlk(i, o) for i, o in zip([top, *bg_outs[:-1]], bg_outs, strict=True)]
     fg_mid = top // 2
     fg_outs = [*(w // 2 for w in mirrored), fg]  # half the background widths (Table 11: 256, 128, 64)
-    fg_blocks: list[nn.Module] = [AdainResBlk(fg, fg_mid, style_dim), AdainResBlk(fg_mid, fg_mid, style_dim)]
+    fg_blocks: list[nn.Module] = [AdainResBlk(fg, fg, style_dim), AdainResBlk(fg, fg_mid, style_dim),
+                                  AdainResBlk(fg_mid, fg_mid, style_dim)]
     fg_blocks += [
         AdainResBlk(i, o, style_dim, upsample=True) for i, o in zip([fg_mid, *fg_outs[:-1]], fg_outs, strict=True)
     ]

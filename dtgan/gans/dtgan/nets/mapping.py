@@ -17,7 +17,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dtgan.gans.dtgan.nets.blocks import NoiseInjection, UpResBlk, check_domain_labels, log2_exact, select_by_domain
+from dtgan.gans.dtgan.nets.blocks import (
+    InstanceNorm,
+    NoiseInjection,
+    UpResBlk,
+    check_domain_labels,
+    log2_exact,
+    select_by_domain,
+)
 
 
 def defect_branch_widths(max_channels: int, num_ups: int) -> list[int]:
@@ -42,7 +49,7 @@ class DefectBranch(nn.Module):
             [UpResBlk(i, o, upsample=True, noise=noise, normalize_input=k > 0) for k, (i, o) in pairs]
         )
         self.to_code = nn.Conv2d(widths[-1], fg_channels, 1, 1, 0)
-        self.norm = nn.InstanceNorm2d(fg_channels, affine=True)
+        self.norm = InstanceNorm(fg_channels, affine=True)
         self.noise = NoiseInjection(fg_channels) if noise else None
 
     def forward(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -37,6 +37,7 @@ def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: Ga
         "loss_weights": as_dict(weights),
         "variant": variant,
         "image_size": data.image_size,
+        "image_channels": data.image_channels,
         "products": list(data.product_names),
         "domains": list(DOMAINS),
         "data_sha256": data.fingerprint(),

@@ -29,6 +29,10 @@ class GanData:
         return int(self.images.shape[-1])
 
     @property
+    def image_channels(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
     def num_domains(self) -> int:
         return len(DOMAINS)
 
@@ -62,7 +66,7 @@ def gan_training_data(prepared: Any, split: pd.DataFrame) -> GanData:
         raise DataError(msg)
     rows = split["cache_index"].to_numpy(dtype=np.int64)
     return GanData(
-        images=images_to_tensor(prepared.images[rows]),
+        images=images_to_tensor(prepared.images[rows], getattr(prepared, "channels", 3)),
         domains=split["domain"].map(DOMAIN_INDEX).to_numpy(dtype=np.int64),
         products=split["product"].map({name: i for i, name in enumerate(products)}).to_numpy(dtype=np.int64),
         product_names=products,

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.ema import update_ema
@@ -32,6 +33,7 @@ from dtgan.gans.dtgan.training.objectives import (
 )
 from dtgan.gans.dtgan.training.sampler import GanBatchSampler
 from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights, warmup_weights
+from dtgan.runtime import to_device
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,16 @@ class TrainingRun:
     pending_count: int = 0
 
 
-def _param_groups(nets: Any, name: str, cfg: GanConfig) -> list[dict]:
-    """One group per module; M's defect branches get their own group when gan.defect_branch_lr is set."""
+def _param_groups(nets: Any, name: str, cfg: GanConfig, lr: float, warmup: bool = False) -> list[dict]:
+    """One group per module; M's defect branches get their own group when gan.defect_branch_lr is set, and G's
+    background path (encoder, background decoder, fusion) its own when gan.background_lr is set (GAN phase)."""
     module = getattr(nets, name)
+    if name == "generator" and cfg.background_lr is not None and not warmup and module.separate_decoding:
+        background = [p for n, p in module.named_parameters() if not n.startswith("fg_decode.")]
+        foreground = list(module.fg_decode.parameters())
+        return [{"params": background, "lr": cfg.background_lr}, {"params": foreground, "lr": lr}]
     if name != "mapping":
-        return [{"params": list(module.parameters()), "lr": cfg.lr}]
+        return [{"params": list(module.parameters()), "lr": lr}]
     branches = getattr(module, "defect_branches", None)
     if cfg.defect_branch_lr is None or branches is None:
         return [{"params": list(module.parameters()), "lr": cfg.f_lr}]
@@ -68,14 +75,30 @@ def _param_groups(nets: Any, name: str, cfg: GanConfig) -> list[dict]:
     return [{"params": rest, "lr": cfg.f_lr}, {"params": list(branches.parameters()), "lr": cfg.defect_branch_lr}]
 
 
-def build_optimizers(nets: Any, cfg: GanConfig) -> dict[str, torch.optim.Optimizer]:
-    """Adam per module: f_lr for the mapping network (defect_branch_lr for its conv branches), lr for G, E, D."""
+def build_optimizers(nets: Any, cfg: GanConfig, warmup: bool = False) -> dict[str, torch.optim.Optimizer]:
+    """Adam per module: f_lr for the mapping network (defect_branch_lr for its conv branches), lr for G, E, D
+    (gan.warmup_lr during the warm-up, when set)."""
+    lr = cfg.warmup_lr if warmup and cfg.warmup_lr is not None else cfg.lr
     return {
+        # fused: one kernel per step instead of a loop over the parameters (the same Adam update)
         name: torch.optim.Adam(
-            _param_groups(nets, name, cfg), betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+            _param_groups(nets, name, cfg, lr, warmup), betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
+            fused=True,
         )
         for name in MODULES
     }
+
+
+def start_gan_phase(run: TrainingRun, cfg: GanConfig) -> None:
+    """At the first GAN iteration after a warm-up: fresh Adam moments (gan.warmup_resets_optimizers), or the GAN
+    phase's lr in the warm-up's optimisers (gan.warmup_lr)."""
+    if cfg.warmup_resets_optimizers:
+        run.optimizers = build_optimizers(run.nets, cfg)
+        return
+    for name, optimizer in run.optimizers.items():
+        if name != "mapping":
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr
 
 
 def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device) -> TrainingRun:
@@ -88,14 +111,18 @@ def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device) ->
     )
     # M's per-pixel noise is drawn on the device, from its own recorded generator (seed offset keeps it apart).
     noise_generator = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    return TrainingRun(nets, ema, build_optimizers(nets, cfg), sampler, noise_generator, device)
+    if cfg.background_lr is not None and cfg.warmup_iters > 0 and not cfg.warmup_resets_optimizers:
+        msg = "gan.background_lr needs gan.warmup_resets_optimizers: true (its Adam groups start with the GAN phase)"
+        raise ParamsError(msg)
+    optimizers = build_optimizers(nets, cfg, warmup=cfg.warmup_iters > 0)
+    return TrainingRun(nets, ema, optimizers, sampler, noise_generator, device)
 
 
 def _move(nets: Any, device: torch.device) -> Any:
     for name in MODULES:
         module = getattr(nets, name, None)
         if module is not None:
-            module.to(device)
+            to_device(module, device)
     return nets
 
 
@@ -139,6 +166,8 @@ def train_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> d
     """One step at ``run.step`` (warm-up or GAN); returns the flat loss dict (``<phase>/<term>``), advances the step."""
     if run.step < cfg.warmup_iters:
         return warmup_iteration(run, cfg, weights)
+    if run.step == cfg.warmup_iters > 0:
+        start_gan_phase(run, cfg)
     nets, batch = run.nets, run.sampler.next_batch().to(run.device)
     d_w = discriminator_weights(weights, cfg.lambda_reg)
     g_w = generator_weights(weights, run.step - cfg.warmup_iters, cfg.ds_decay_iters)

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from dtgan.gans.dtgan.losses import (
     adversarial_loss,
+    anchor_identity_loss,
     background_classification_loss,
     cycle_loss,
     defect_reconstruction_loss,
@@ -22,6 +23,7 @@ from dtgan.gans.dtgan.losses import (
     foreground_classification_loss,
     pop_out_consistency,
     r1_penalty,
+    source_consistency_loss,
     style_defect_reconstruction_loss,
     weighted_total,
 )
@@ -118,8 +120,22 @@ def generator_loss(
         # Fakes: FG label = TARGET domain y~, BG label = SOURCE product p (the background must not change).
         "fg": _optional(foreground_classification_loss, judged.fg_logits, batch.y_trg),
         "bg": _optional(background_classification_loss, judged.bg_logits, batch.p),
+        "src": source_consistency_loss(batch.x, x_fake) if weights["src"] else None,
+        "anchor": _anchor_identity(nets.generator, batch, features, style_trg, defect_trg) if weights["anchor"]
+        else None,
     }
     return weighted_total(terms, weights)
+
+
+def _anchor_identity(generator: Any, batch: Batch, features: Tensor, style: Tensor,
+                     defect: Tensor | None) -> Tensor | None:
+    """L1(G(x, s, 0), x) over the batch's Normal sources x with the styles s of this step (None without a defect
+    code or without a Normal source)."""
+    normal = batch.y == 0
+    if defect is None or not bool(normal.any()):
+        return None
+    zero = torch.zeros_like(defect[normal])
+    return anchor_identity_loss(batch.x[normal], generator.decode(features[normal], style[normal], zero))
 
 
 def _defect_reconstruction(
@@ -152,4 +168,7 @@ def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float]) -> tuple[Ten
         "fg": _optional(foreground_classification_loss, real.fg_logits, batch.y),
         "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
     }
+    if weights["anchor"]:  # the target styles of the references, as the GAN phase's reference step sees them
+        style_ref = nets.encoder(batch.x_ref, batch.y_trg)[0].detach()
+        terms["anchor"] = _anchor_identity(nets.generator, batch, features, style_ref, defect_src)
     return weighted_total(terms, weights)

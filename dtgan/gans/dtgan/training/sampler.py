@@ -19,6 +19,7 @@ from torch import Tensor
 
 from dtgan.constants import DOMAINS
 from dtgan.errors import DataError
+from dtgan.runtime import to_device
 
 CROP_SCALE = (0.8, 1.0)  # StarGAN v2 data_loader.py
 CROP_RATIO = (0.9, 1.1)
@@ -38,7 +39,8 @@ class Batch:
     z2: Tensor
 
     def to(self, device: torch.device) -> Batch:
-        return Batch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+        """On ``device``, image tensors in the networks' channels_last layout (see dtgan.runtime.to_device)."""
+        return Batch(**{f.name: to_device(getattr(self, f.name), device) for f in fields(self)})
 
 
 def crop_box(height: int, width: int, generator: torch.Generator) -> tuple[int, int, int, int]:

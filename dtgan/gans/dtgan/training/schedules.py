@@ -41,9 +41,12 @@ def generator_weights(weights: LossWeights, step: int, ds_decay_iters: int) -> d
         "d_rec": weights.lambda_d_rec,
         "fg": weights.lambda_fg,
         "bg": weights.lambda_bg,
+        "src": weights.lambda_src,
+        "anchor": weights.lambda_anchor,
     }
 
 
 def warmup_weights(weights: LossWeights) -> dict[str, float]:
     """Weights of the warm-up terms: the paper's own λ of the losses they come from."""
-    return {"cyc": weights.lambda_cyc, "d_rec": weights.lambda_d_rec, "fg": weights.lambda_fg, "bg": weights.lambda_bg}
+    return {"cyc": weights.lambda_cyc, "d_rec": weights.lambda_d_rec, "fg": weights.lambda_fg, "bg": weights.lambda_bg,
+            "anchor": weights.lambda_anchor}
