@@ -3,8 +3,9 @@
 Each real defect image x of the chosen split is translated to Normal with the trained model: G(x, s_Normal, 0), the
 anchor domain's all-zero defect code (variant e). Its change map |x - G(x, s, 0)| (the same soft mask the synthetic
 sets carry, dtgan.synthesis.masks) is scored against x's ground-truth mask: pixel AUROC over all the split's defect
-pixels, and IoU of the binary mask (``--rule``, default Otsu per image, as ``synthesis.mask_threshold``), per
-product and domain. High AUROC means G removes the defect and leaves the rest; chance is 0.5.
+pixels (beside it, a model-free reference: the residual of a 5x5 median filter, |x - median(x)|, which also
+lights up thin high-contrast marks), and IoU of the binary mask (``--rule``, default Otsu per image, as
+``synthesis.mask_threshold``), per product and domain. High AUROC means G removes the defect and leaves the rest; chance is 0.5.
 
     python -m benchmarks.bench_defect_removal --prepared data/prepared --splits data/splits --model models/gan/e
 """
@@ -17,6 +18,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from dtgan.constants import NORMAL
 from dtgan.data.cache import load_prepared
@@ -40,6 +42,13 @@ def removal_maps(translator, images: np.ndarray) -> np.ndarray:
         out, _ = translator.latent(x, [NORMAL] * len(chunk), list(range(start, start + len(chunk))))
         maps.append(soft_masks(chunk, tensor_to_uint8(out)))
     return np.concatenate(maps)
+
+
+def median_residual_maps(images: np.ndarray) -> np.ndarray:
+    """|x - 5x5 median(x)| per pixel, mean over channels, in [0, 1]: a defect map that needs no model."""
+    x = images.astype(np.float32)
+    med = np.stack([median_filter(im, size=(5, 5, 1)) for im in x])
+    return np.abs(x - med).mean(axis=-1) / 255.0
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -70,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         truth = prepared.masks[index]
         pred = binary_masks(maps, rule)
         result[f"{product}/{domain}"] = {"n_images": len(index), "pixel_auroc": round(pixel_auroc(maps, truth), 4),
+                                         "pixel_auroc_median_residual": round(
+                                             pixel_auroc(median_residual_maps(prepared.images[index]), truth), 4),
                                          "iou": round(iou(pred, truth > 127), 4),
                                          "defect_pixel_fraction": round(float((truth > 127).mean()), 4)}
     print(json.dumps({"model": str(args.model), "split": args.split, "rule": args.rule, "per_cell": result},
