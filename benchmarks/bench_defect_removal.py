@@ -5,7 +5,8 @@ anchor domain's all-zero defect code (variant e). Its change map |x - G(x, s, 0)
 sets carry, dtgan.synthesis.masks) is scored against x's ground-truth mask: pixel AUROC over all the split's defect
 pixels (beside it, a model-free reference: the residual of a 5x5 median filter, |x - median(x)|, which also
 lights up thin high-contrast marks), and IoU of the binary mask (``--rule``, default Otsu per image, as
-``synthesis.mask_threshold``), per product and domain. High AUROC means G removes the defect and leaves the rest; chance is 0.5.
+``synthesis.mask_threshold``), per product and domain. High AUROC means G removes the defect and leaves the rest;
+chance is 0.5.
 
     python -m benchmarks.bench_defect_removal --prepared data/prepared --splits data/splits --model models/gan/e
 """
