@@ -13,6 +13,7 @@ from dtgan.evaluation.config import EvaluateConfig
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.params import load_section, load_top_level
 from dtgan.runinfo import RunInfo, check_table15
+from dtgan.segmentation.config import SegmentationConfig
 from dtgan.synthesis.config import AssembleConfig, SynthesisConfig
 
 SECTIONS: dict[str, type] = {
@@ -24,6 +25,7 @@ SECTIONS: dict[str, type] = {
     "classifier": ClassifierConfig,
     "anomaly": AnomalyConfig,
     "evaluate": EvaluateConfig,
+    "segmentation": SegmentationConfig,
 }
 
 

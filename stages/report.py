@@ -2,7 +2,10 @@
 
     python -m stages.report --params params.yaml --prepared-meta data/prepared/meta.json \
         --classifier reports/classifier --eval reports/eval --gan reports/gan --anomaly reports/anomaly/metrics.json \
-        --predictions results/classifier --out reports
+        --predictions results/classifier --masks reports/masks/defect_removal.md \
+        --segmentation reports/segmentation/segmentation.md --out reports
+
+``--masks`` / ``--segmentation`` (optional): sections appended to results.md as they are (issue 18's tables).
 """
 
 from __future__ import annotations
@@ -39,11 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gan", required=True, type=Path)
     parser.add_argument("--anomaly", required=True, type=Path)
     parser.add_argument("--predictions", required=True, type=Path, help="results/classifier (per-image predictions)")
+    parser.add_argument("--masks", type=Path, help="check_masks' defect_removal.md")
+    parser.add_argument("--segmentation", type=Path, help="segment's segmentation.md")
     parser.add_argument("--out", required=True, type=Path)
 
     def body(args: argparse.Namespace) -> None:
         plan = make_plan(read_params(args.params), args.prepared_meta)
-        build_report(plan, ReportInputs(args.classifier, args.eval, args.gan, args.anomaly, args.predictions), args.out)
+        extra = tuple(p for p in (args.masks, args.segmentation) if p is not None)
+        inputs = ReportInputs(args.classifier, args.eval, args.gan, args.anomaly, args.predictions, extra)
+        build_report(plan, inputs, args.out)
 
     return run_stage(body, parser, argv)
 

@@ -64,6 +64,8 @@ def tiny_pipeline_params() -> dict:
                  "device": "cpu"},
         evaluate={"effnet_input_size": 64, "kid_subsets": 5, "kid_subset_size": 20, "eval_classifier_epochs": 1,
                   "eval_classifier_class_size": 20, "device": "cpu"},
+        segmentation={"seeds": [0, 1], "steps": 3, "batch_size": 8, "normals_per_product": 4,
+                      "synthetic_per_product": 4, "bootstrap_resamples": 20, "figure_examples": 1, "device": "cpu"},
     )
     params.update({"ablation_variants": ["a", "e"], "table15_augments": ["none", "mixup"], "table15_scale": 8,
                    "table15_num_seeds": 1})

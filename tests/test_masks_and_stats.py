@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from dtgan.errors import DataError
 from dtgan.evaluation.quality import source_identity
+from dtgan.evaluation.synthetic import load_synthetic_set
 from dtgan.reports.paired import correctness_matrix, paired_difference
-from dtgan.synthesis.masks import binary_masks, otsu_threshold, soft_masks, to_mask_png
+from dtgan.synthesis.manifest import MASKS_DIR, ManifestWriter
+from dtgan.synthesis.masks import binary_masks, otsu_threshold, otsu_thresholds, soft_masks, to_mask_png
 
 
 def test_soft_mask_is_the_mean_rgb_difference_to_the_anchor():
@@ -26,11 +32,13 @@ def test_otsu_separates_a_bimodal_image_and_fixed_thresholds_apply():
     soft[:, :3, :3] = 0.6  # the defect
     soft[:, 5:, 5:] = 0.02  # faint background change
     assert 0.02 < otsu_threshold(soft[0]) < 0.6
+    mixed = np.stack([soft[0], np.zeros((10, 10), np.float32), soft[0] * 0.5])
+    assert otsu_thresholds(mixed).tolist() == [otsu_threshold(m) for m in mixed]  # batched = one at a time
     masks = binary_masks(soft, "otsu")
     assert masks[:, :3, :3].all() and masks.sum() == 2 * 9
     assert binary_masks(soft, 0.01).sum() == 2 * (9 + 25)
     png = to_mask_png(masks[0])
-    assert png.dtype == np.uint8 and png.shape == (10, 10, 3) and set(np.unique(png)) == {0, 255}
+    assert png.dtype == np.uint8 and png.shape == (10, 10) and set(np.unique(png)) == {0, 255}
 
 
 def test_source_identity_ratio_is_zero_for_copies_and_about_one_for_other_images():
@@ -74,3 +82,20 @@ def test_correctness_matrix_follows_seed_and_image_order():
     assert matrix.tolist() == [[True, False, False], [True, True, False]]
     with pytest.raises(ValueError, match="lack"):
         correctness_matrix(_predictions(correct), [0, 1, 2], ["i0"])
+
+
+def test_a_moved_synthetic_set_still_loads_its_images_and_masks(tmp_path):
+    writer = ManifestWriter(tmp_path / "written")
+    image = np.full((8, 8, 3), 90, np.uint8)
+    binary = np.zeros((8, 8, 3), np.uint8)
+    binary[2:4, 2:4] = 255
+    writer.add(image, source_id="n0", product="A", target_domain="Scratches", mode="latent", reference_set="",
+               seed=0, reference_id="", repeat=0, family="dtgan", variant="e", stem="n0",
+               masks=(binary // 2, binary))
+    writer.close()
+    moved = shutil.move(tmp_path / "written", tmp_path / "moved")  # the manifest's absolute paths are now stale
+    loaded = load_synthetic_set(moved, expected_size=8)
+    assert loaded.images.shape == (1, 8, 8, 3) and loaded.masks.sum() == 4 and loaded.masks[0, 2:4, 2:4].all()
+    (Path(moved) / MASKS_DIR).joinpath("A").rename(Path(moved) / "elsewhere")
+    with pytest.raises(DataError, match="binary mask"):
+        load_synthetic_set(moved, expected_size=8)

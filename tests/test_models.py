@@ -331,7 +331,7 @@ def test_build_nets_reads_only_architecture_keys_of_gan_config():
     recorder = _RecordingConfig(cfg)
     nets = build_nets(recorder, "e", 32, K, 2, seed=0)
     architecture = {"max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm",
-                    "fg_relative", "noise_init"}
+                    "fg_relative", "noise_init", "defect_start_size"}
     assert recorder.read == architecture
     assert nets.mapping.shared[0].in_features == 5 and nets.mapping.shared[0].out_features == 24
     assert nets.encoder.unshared[0].out_features == 8 and nets.discriminator.bg_cls.out_features == 2
@@ -445,3 +445,25 @@ def test_fg_relative_makes_the_zero_code_add_nothing_whatever_the_style():
     plain = build_nets(small_config(), "e", SIZE, K, P, seed=2).generator
     with torch.no_grad():
         assert (plain(x, torch.randn(3, STYLE), zero) - plain(x, torch.randn(3, STYLE), zero)).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("start_size", [1, 4, 8])
+def test_defect_start_size_keeps_the_code_shape_and_sets_the_number_of_up_blocks(start_size):
+    cfg = dataclasses.replace(small_config(), defect_start_size=start_size)
+    mapping = build_nets(cfg, "e", SIZE, K, P, seed=3).mapping
+    branch = mapping.defect_branches["1"]
+    assert len(branch.blocks) == int(math.log2(CODE // start_size))
+    assert (branch.project is None) == (start_size == 1)  # the paper's branch has no projection layer
+    x, z, y = _inputs()
+    with torch.no_grad():
+        _, defect = mapping(z, y, noise_generator=torch.Generator().manual_seed(0))
+    assert defect.shape == (3, FG, CODE, CODE)
+    assert torch.all(defect[y == 0] == 0)  # the anchor rule holds whatever the start size
+
+
+def test_defect_start_size_must_be_a_listed_power_of_two():
+    from dtgan.params import load_section
+
+    assert load_section(GanConfig, {"gan": {"defect_start_size": 4}}, "gan").defect_start_size == 4
+    with pytest.raises(ParamsError, match="gan.defect_start_size"):
+        load_section(GanConfig, {"gan": {"defect_start_size": 3}}, "gan")

@@ -171,17 +171,7 @@ def _head(flat_before: torch.Tensor, run) -> torch.Tensor:
 PHASE_SWITCHES = {"warmup_lr": 1e-3, "warmup_resets_optimizers": True, "background_lr": 1e-4, "fg_relative": True}
 
 
-# Known bug (found in review, not fixed in this commit): try_resume loads a GAN-phase checkpoint into the warm-up's
-# optimisers, which have one Adam group for G where the GAN phase has two (gan.background_lr): "loaded state dict has
-# a different number of parameter groups". A killed default train_gan therefore cannot resume after its warm-up.
-# Fix: enter the GAN phase (start_gan_phase) in try_resume before loading the optimiser states when the checkpoint's
-# step is past gan.warmup_iters. Not applied here because it changes train_gan's code deps, and the whole default
-# dvc repro (31 minutes) must be rerun with it.
-RESUME_BUG = pytest.mark.xfail(strict=True, raises=ValueError,
-                               reason="known bug: resume after the warm-up with gan.background_lr (see comment)")
-
-
-@pytest.mark.parametrize("switches", [{}, pytest.param(PHASE_SWITCHES, marks=RESUME_BUG)],
+@pytest.mark.parametrize("switches", [{}, PHASE_SWITCHES],
                          ids=["paper", "cpu_default_switches"])
 def test_resume_is_bit_identical(gan_data, tmp_path, switches):
     # The kill at step 3 falls after the 2 warm-up steps: resuming crosses into the GAN phase.
@@ -199,7 +189,7 @@ def test_resume_is_bit_identical(gan_data, tmp_path, switches):
         train(first, cfg, weights, on_checkpoint=save_then_die)
     assert first.step == 3
     resumed = _run(cfg, gan_data)
-    assert try_resume(tmp_path / "checkpoint.pt", resumed, config) and resumed.step == 3
+    assert try_resume(tmp_path / "checkpoint.pt", resumed, config, cfg) and resumed.step == 3
     train(resumed, cfg, weights, on_checkpoint=lambda run: None)
     a, b = _state_tensors(straight), _state_tensors(resumed)
     assert a.keys() == b.keys()
@@ -212,8 +202,8 @@ def test_checkpoint_with_other_config_is_ignored(gan_data, tmp_path):
     run = _run(cfg, gan_data)
     save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data))
     other = resolved_config(tiny_cfg(lr=3e-4), "e", weights, gan_data)
-    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other)
-    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, "e", weights, gan_data))
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other, cfg)
+    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, "e", weights, gan_data), cfg)
 
 
 def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):
@@ -225,7 +215,7 @@ def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):
     images[0, 0, 0, 0] += 0.01  # one pixel of one image
     changed = dataclasses.replace(gan_data, images=images)
     assert changed.fingerprint() != gan_data.fingerprint()
-    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, "e", weights, changed))
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, "e", weights, changed), cfg)
     relabelled = dataclasses.replace(gan_data, domains=gan_data.domains[::-1].copy())
     assert relabelled.fingerprint() != gan_data.fingerprint()
 

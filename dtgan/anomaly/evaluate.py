@@ -18,7 +18,7 @@ from dtgan.anomaly.score import Scores
 from dtgan.data.cache import PreparedData, load_prepared
 from dtgan.data.split import load_split
 from dtgan.data.tensors import tensor_to_uint8
-from dtgan.runtime import pick_device, seed_everything, write_csv, write_json, write_text
+from dtgan.runtime import atomic_path, pick_device, seed_everything, write_csv, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,9 @@ def to_display_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def evaluate_models(cfg: AnomalyConfig, profile: str, prepared_dir: Path, splits_dir: Path, model_dir: Path,
-                    out: Path) -> dict:
-    """Score the test split; writes metrics.json, scores.csv, auroc.md and examples.png to ``out``."""
+                    out: Path, maps_out: Path | None = None) -> dict:
+    """Score the test split; writes metrics.json, scores.csv, auroc.md and examples.png to ``out`` and, with
+    ``maps_out``, the pixel maps (npz: sample_id, maps float32 (N, H, W)) that the segmentation table compares."""
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     prepared = load_prepared(prepared_dir)
@@ -55,6 +56,8 @@ def evaluate_models(cfg: AnomalyConfig, profile: str, prepared_dir: Path, splits
     if prepared.has_masks:
         metrics.update(pixel_metrics(frame, scores.maps, masks))
     write_json(out / "metrics.json", metrics)
+    if maps_out is not None:
+        save_maps(maps_out, frame["sample_id"].to_numpy(dtype=str), scores.maps)
     write_csv(out / "scores.csv", frame.assign(has_mask=frame["mask_path"] != "", residual=meta["residual"],
                                                model=meta["mode"]).drop(columns=["mask_path"]))
     labels = run_labels(profile, prepared_dir, meta)
@@ -62,6 +65,12 @@ def evaluate_models(cfg: AnomalyConfig, profile: str, prepared_dir: Path, splits
     _save_figure(out / "examples.png", test, frame, scores, prepared, masks, cfg.figure_examples)
     log.info("image AUROC(A) per product: %s", {k: round(v, 3) for k, v in metrics.items() if k.endswith("/auroc_A")})
     return metrics
+
+
+def save_maps(path: Path, sample_ids: np.ndarray, maps: np.ndarray) -> None:
+    """The test split's pixel maps, keyed by sample id (written atomically)."""
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, sample_id=sample_ids, maps=maps.astype(np.float32))
 
 
 def _save_figure(path: Path, test: pd.DataFrame, frame: pd.DataFrame, scores: Scores, prepared: PreparedData,

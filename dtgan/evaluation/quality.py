@@ -41,8 +41,7 @@ def background_metrics(sources: np.ndarray, outputs: np.ndarray, defect: np.ndar
     everything have no background pixels; they are left out of the ``*_outside_defect`` means (``n_no_background``
     counts them).
     """
-    changed = defect
-    keep = outside_defect_mask(changed, dilation_px)
+    keep = outside_defect_mask(defect, dilation_px)
     psnr_out = np.minimum(psnr(sources, outputs, keep), PSNR_CAP_DB)
     ssim_all, ssim_out = ssim_all_and_kept(sources, outputs, keep)
     return {
@@ -50,7 +49,7 @@ def background_metrics(sources: np.ndarray, outputs: np.ndarray, defect: np.ndar
         "ssim": _mean(ssim_all),
         "psnr_outside_defect": _mean(psnr_out),
         "ssim_outside_defect": _mean(ssim_out),
-        "changed_fraction": float(changed.mean()),
+        "changed_fraction": float(defect.mean()),
         "n_no_background": int((~keep).reshape(len(keep), -1).all(axis=1).sum()),
         "n_images": len(sources),
     }

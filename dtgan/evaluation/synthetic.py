@@ -42,7 +42,8 @@ def load_synthetic_set(synth_dir: str | Path, expected_size: int | None = None) 
               for row in tqdm(manifest.itertuples(), total=len(manifest), desc="read synthetic", leave=False)]
     masks = None
     if (manifest["mask_path"] != "").all():
-        masks = np.stack([read_image(row.mask_path, row.mask_sha256, expected_size)[..., 0] > 127
+        masks = np.stack([read_image(locate_image(synth_dir, row.mask_path, row.synth_id, "binary"), row.mask_sha256,
+                                      expected_size)[..., 0] > 127
                           for row in manifest.itertuples()])
     log.info("read %d synthetic images (%s masks) from %s", len(images), "with" if masks is not None else "no",
              synth_dir)

@@ -42,6 +42,7 @@ class ReportInputs:
     gan_dir: Path  # reports/gan/<variant>/: discriminator.json, curves/ (DVCLive)
     anomaly_metrics: Path  # reports/anomaly/metrics.json
     predictions_dir: Path  # results/classifier/<cell>/predictions.csv (per test image and seed)
+    extra_sections: tuple[Path, ...] = ()  # Markdown written by other stages, appended to results.md as is
 
 
 def paired_comparisons(plan: ReportPlan) -> list[tuple[tuple[str, int, str], tuple[str, int, str]]]:
@@ -170,6 +171,7 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     discriminators = {v: tables.read_json(inputs.gan_dir / v / "discriminator.json") for v in plan.variants}
     differences = paired_differences(plan, inputs.predictions_dir)
     sections = build_tables(plan, cells, evals, anomaly, out / "tables", discriminators, differences)
+    sections += [path.read_text() for path in inputs.extra_sections]
     write_text(out / "results.md", "\n".join(sections))
     subtitle = (f"dataset {plan.dataset}, profile {plan.profile}, {cells.meta['backbone']}, "
                 f"{len(cells.meta['seeds'])} seeds")

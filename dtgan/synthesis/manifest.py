@@ -70,7 +70,7 @@ class ManifestWriter:
     def add(self, image: np.ndarray, *, source_id: str, product: str, target_domain: str, mode: str,
             reference_set: str, seed: int, reference_id: str, repeat: int, family: str, variant: str,
             stem: str, masks: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-        """Write one uint8 (H, W, 3) image (and its soft and binary masks, uint8 (H, W, 3)); ``stem`` names the
+        """Write one uint8 (H, W, 3) image (and its soft and binary masks, uint8 (H, W)); ``stem`` names the
         file (the source id, or a per-image counter)."""
         if mode not in MODES or target_domain not in DEFECT_DOMAINS:
             msg = f"synthetic image of mode {mode!r} / domain {target_domain!r}; expected {MODES} / {DEFECT_DOMAINS}"
@@ -155,13 +155,18 @@ def read_image(path: str | Path, sha256: str = "", size: int | None = None) -> n
     return array
 
 
-def locate_image(synth_dir: str | Path, listed_path: str, synth_id: str) -> Path:
-    """The manifest's path, else ``<synth_dir>/images/<synth_id>.png`` (a set moved since it was written)."""
+def locate_image(synth_dir: str | Path, listed_path: str, synth_id: str, mask: str | None = None) -> Path:
+    """The manifest's path, else where the writer puts it under ``synth_dir`` (a set moved since it was written):
+    ``images/<synth_id>.png``, or for ``mask="soft"`` / ``"binary"`` ``masks/<synth_id>_<mask>.png``."""
     listed = Path(listed_path)
     if listed.is_file():
         return listed
-    fallback = Path(synth_dir) / IMAGES_DIR / f"{synth_id}.png"
+    if mask is None:
+        fallback = Path(synth_dir) / IMAGES_DIR / f"{synth_id}.png"
+    else:
+        fallback = Path(synth_dir) / MASKS_DIR / f"{synth_id}_{mask}.png"
     if fallback.is_file():
         return fallback
-    msg = f"synthetic image {listed} (manifest of {synth_dir}) not found, nor {fallback}"
+    what = f"{mask} mask" if mask else "image"
+    msg = f"synthetic {what} {listed} (manifest of {synth_dir}) not found, nor {fallback}"
     raise DataError(msg)

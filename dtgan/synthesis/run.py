@@ -105,6 +105,6 @@ def _run_batch(translator: Translator, sources: pd.DataFrame, images: np.ndarray
 
 
 def _masks(outputs: np.ndarray, anchors: np.ndarray, rule: float | str) -> tuple[np.ndarray, np.ndarray]:
-    """Soft and binary mask images (uint8 (N, H, W, 3)) of a batch of outputs and their anchors."""
+    """Soft and binary mask images (uint8 (N, H, W)) of a batch of outputs and their anchors."""
     soft = soft_masks(outputs, anchors)
     return to_mask_png(soft), to_mask_png(binary_masks(soft, rule))

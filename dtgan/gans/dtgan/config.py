@@ -50,6 +50,11 @@ class GanConfig:
     # Adam lr of M's convolutional defect branches; None = f_lr (paper/StarGAN v2: one lr for all of M). Spec §10
     # suggests a higher lr there, since 1e-6 was tuned for StarGAN v2's MLP mapping network.
     defect_branch_lr: float | None = field_spec(None, low=0, low_open=True)
+    # Side of the map M's defect branches start from. 1 = the paper (Table 12: the trunk's output viewed as a 1x1 map,
+    # upsampled 1 -> 2 -> 4 -> 8 -> 16). NOT the paper when > 1: a Linear projects the trunk's output to a
+    # (max_channels, s, s) map (DCGAN's first layer) and log2(16 / s) up-blocks follow. From a 1x1 map the code's
+    # spatial layout can only come from the convs' zero padding and the noise, so z hardly moves the mark (README).
+    defect_start_size: int = field_spec(1, choices=(1, 2, 4, 8))
     # Initial weight of M's per-pixel noise injections (paper: not stated; spec §10 default: StyleGAN's 0). Zero
     # noise leaves M's spatial defect code z-independent until the weights have grown, which a few hundred CPU
     # iterations do not do: the latent-guided outputs then hardly vary with z.

@@ -104,7 +104,7 @@ def train_variant(cfg: GanConfig, variant: str, weights: LossWeights, paths: Tra
     config = resolved_config(cfg, variant, weights, data)
     paths.out.mkdir(parents=True, exist_ok=True)
     paths.reports.mkdir(parents=True, exist_ok=True)
-    try_resume(paths.out / CHECKPOINT_NAME, run, config)
+    try_resume(paths.out / CHECKPOINT_NAME, run, config, cfg)
 
     def on_checkpoint(state: TrainingRun) -> None:
         save_checkpoint(paths.out / CHECKPOINT_NAME, state, config)

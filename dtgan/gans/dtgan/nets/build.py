@@ -93,6 +93,7 @@ def build_nets(
             mapping=MappingNetwork(
                 cfg.latent_dim, cfg.style_dim, num_domains, cfg.mapping_hidden, cfg.max_channels, cfg.fg_channels,
                 CODE_SIZE, defect_branches=flags.style_defect_branches, anchor_and_noise=flags.anchor_and_noise,
+                defect_start_size=cfg.defect_start_size,
             ),
             encoder=StyleDefectEncoder(
                 image_size, cfg.style_dim, num_domains, cfg.max_channels, cfg.fg_channels,

@@ -38,22 +38,32 @@ def defect_branch_widths(max_channels: int, num_ups: int) -> list[int]:
 class DefectBranch(nn.Module):
     """One domain's defect branch: 1x1 vector -> (fg_channels, size, size) spatial defect code."""
 
-    def __init__(self, hidden_dim: int, max_channels: int, fg_channels: int, code_size: int, noise: bool) -> None:
+    def __init__(self, hidden_dim: int, max_channels: int, fg_channels: int, code_size: int, noise: bool,
+                 start_size: int = 1) -> None:
         super().__init__()
-        num_ups = log2_exact(code_size, "defect code size")
+        if code_size % start_size:
+            msg = f"DefectBranch: start size {start_size} must divide the code size {code_size}"
+            raise ValueError(msg)
+        num_ups = log2_exact(code_size // start_size, "defect code size / start size")
         widths = defect_branch_widths(max_channels, num_ups)
-        ins = [hidden_dim, *widths[:-1]]
-        # The first block's input is a single pixel: instance norm there would zero it, so it is skipped.
+        self.start_size = start_size
+        # start_size > 1 (not the paper): a Linear lays the trunk's output out as a (max_channels, s, s) map.
+        self.project = nn.Linear(hidden_dim, max_channels * start_size**2) if start_size > 1 else None
+        ins = [hidden_dim if self.project is None else max_channels, *widths[:-1]]
+        # The paper's first block's input is a single pixel: instance norm there would zero it, so it is skipped.
         pairs = enumerate(zip(ins, widths, strict=True))
         self.blocks = nn.ModuleList(
-            [UpResBlk(i, o, upsample=True, noise=noise, normalize_input=k > 0) for k, (i, o) in pairs]
+            [UpResBlk(i, o, upsample=True, noise=noise, normalize_input=k > 0 or start_size > 1) for k, (i, o) in pairs]
         )
         self.to_code = nn.Conv2d(widths[-1], fg_channels, 1, 1, 0)
         self.norm = InstanceNorm(fg_channels, affine=True)
         self.noise = NoiseInjection(fg_channels) if noise else None
 
     def forward(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        x = h.view(h.size(0), h.size(1), 1, 1)
+        if self.project is None:
+            x = h.view(h.size(0), h.size(1), 1, 1)
+        else:
+            x = self.project(h).view(h.size(0), -1, self.start_size, self.start_size)
         for block in self.blocks:
             x = block(x, generator)
         x = self.norm(self.to_code(x))
@@ -76,6 +86,7 @@ class MappingNetwork(nn.Module):
         code_size: int = 16,  # defect code side (16 = G's bottleneck at every image size)
         defect_branches: bool = True,  # (b)+
         anchor_and_noise: bool = False,  # (e)
+        defect_start_size: int = 1,  # 1 = paper: the defect branch starts from the trunk output as a 1x1 map
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
@@ -93,7 +104,8 @@ class MappingNetwork(nn.Module):
             first = 1 if anchor_and_noise else 0  # the anchor domain's code is always zero: no branch to train
             self.defect_branches = nn.ModuleDict(
                 {
-                    str(k): DefectBranch(hidden_dim, max_channels, fg_channels, code_size, noise=anchor_and_noise)
+                    str(k): DefectBranch(hidden_dim, max_channels, fg_channels, code_size, noise=anchor_and_noise,
+                                    start_size=defect_start_size)
                     for k in range(first, num_domains)
                 }
             )

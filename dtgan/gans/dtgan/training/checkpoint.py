@@ -18,7 +18,7 @@ from dtgan.constants import DOMAINS
 from dtgan.gans.dtgan.artefact import EMA_MODULES
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.data import GanData
-from dtgan.gans.dtgan.training.loop import MODULES, TrainingRun
+from dtgan.gans.dtgan.training.loop import MODULES, TrainingRun, start_gan_phase
 from dtgan.params import as_dict
 from dtgan.runtime import save_torch
 
@@ -64,8 +64,11 @@ def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) 
     log.info("checkpoint at step %d -> %s", run.step, path)
 
 
-def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any]) -> bool:
-    """Load ``path`` into ``run`` if it exists and was made with the same resolved config; True if resumed."""
+def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any], cfg: GanConfig) -> bool:
+    """Load ``path`` into ``run`` if it exists and was made with the same resolved config; True if resumed.
+
+    A checkpoint written after the warm-up holds the GAN phase's optimisers, whose Adam groups can differ from the
+    warm-up's (gan.background_lr): the run enters the GAN phase first so that their shapes match."""
     path = Path(path)
     if not path.is_file():
         return False
@@ -77,6 +80,8 @@ def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any]) -> bo
         getattr(run.nets, name).load_state_dict(state["nets"][name])
     for name in EMA_MODULES:
         getattr(run.ema, name).load_state_dict(state["ema"][name])
+    if int(state["step"]) > cfg.warmup_iters > 0:
+        start_gan_phase(run, cfg)
     for name, optimizer in run.optimizers.items():
         optimizer.load_state_dict(state["optimizers"][name])
     run.sampler.load_state_dict(state["sampler"])

@@ -66,7 +66,7 @@ def gan_training_data(prepared: Any, split: pd.DataFrame) -> GanData:
         raise DataError(msg)
     rows = split["cache_index"].to_numpy(dtype=np.int64)
     return GanData(
-        images=images_to_tensor(prepared.images[rows], getattr(prepared, "channels", 3)),
+        images=images_to_tensor(prepared.images[rows], prepared.channels),
         domains=split["domain"].map(DOMAIN_INDEX).to_numpy(dtype=np.int64),
         products=split["product"].map({name: i for i, name in enumerate(products)}).to_numpy(dtype=np.int64),
         product_names=products,
