@@ -1,0 +1,98 @@
+"""Why latent-guided outputs fail where reference-guided ones work: M's codes against E's, swapped one half at a time.
+
+    python -m benchmarks.bench_latent_codes --prepared data/prepared --splits data/splits --model models/gan/e \
+        --eval-classifier models/eval_classifier [--per-domain 64] [--seed 0]
+
+On the validation normals only (never the test split): for each defect domain, every source is translated with
+four (style, defect code) pairs — (s_M, d_M) from the mapping network M(z) (latent-guided), (s_E, d_E) from the
+style-defect encoder E(x_ref) of a real training defect of the source's product (reference-guided), and the two
+swaps (s_M, d_E) and (s_E, d_M) — and the evaluation classifier (real images only) says how often each output is
+the intended defect. A swap that recovers the reference-guided accuracy names the half of M that fails. Beside it,
+how alike the codes are: the mean pairwise cosine similarity of the defect codes of different z (M) and of
+different references (E), and of their spatial energy maps (channel-mean |d|): near 1 for M alone = one mark for
+every z.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX, NORMAL
+from dtgan.data.cache import load_prepared
+from dtgan.data.split import load_split
+from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
+from dtgan.evaluation.classifier import load_eval_classifier, predict_domains
+from dtgan.gans.dtgan.synthesize import load_translator
+from dtgan.runtime import setup_logging
+
+
+def mean_pairwise_cosine(rows: torch.Tensor) -> float:
+    """Mean cosine similarity over all pairs of different rows of (N, ...)."""
+    flat = torch.nn.functional.normalize(rows.flatten(1), dim=1)
+    sims = flat @ flat.T
+    n = len(flat)
+    return float((sims.sum() - sims.diagonal().sum()) / (n * (n - 1)))
+
+
+@torch.no_grad()
+def domain_report(translator, prepared, sources, references, domain: str, classifier, seed: int) -> dict:
+    """Target accuracy of the four (style, code) pairings and the similarity of M's and E's codes for one domain."""
+    rng = np.random.default_rng(seed)
+    x = images_to_tensor(np.asarray(prepared.images[sources["cache_index"].to_numpy()]), translator.image_channels)
+    refs = []
+    for product in sources["product"]:
+        pool = references[(references["product"] == product) & (references["domain"] == domain)]
+        refs.append(int(pool["cache_index"].iloc[rng.integers(len(pool))]))
+    x_ref = images_to_tensor(np.asarray(prepared.images[refs]), translator.image_channels)
+    y = torch.full((len(x),), DOMAIN_INDEX[domain], dtype=torch.long)
+    z = torch.randn(len(x), translator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    s_m, d_m = translator.mapping(z, y, noise_generator=torch.Generator().manual_seed(seed + 1))
+    s_e, d_e = translator.encoder(x_ref, y)
+    features = translator.generator.encode_features(x)
+    pairs = {"latent (s_M, d_M)": (s_m, d_m), "reference (s_E, d_E)": (s_e, d_e),
+             "M's style + E's code (s_M, d_E)": (s_m, d_e), "E's style + M's code (s_E, d_M)": (s_e, d_m)}
+    accuracy = {}
+    for name, (style, code) in pairs.items():
+        images = tensor_to_uint8(translator.generator.decode(features, style, code))
+        predicted = predict_domains(classifier, images, 256, torch.device("cpu"))
+        accuracy[name] = round(float((predicted == DOMAIN_INDEX[domain]).mean()), 3)
+    energy = {"M": d_m.abs().mean(1), "E": d_e.abs().mean(1)}
+    return {"n": len(x), "target_accuracy": accuracy,
+            "code_cosine": {"M (different z)": round(mean_pairwise_cosine(d_m), 3),
+                            "E (different references)": round(mean_pairwise_cosine(d_e), 3)},
+            "energy_map_cosine": {k: round(mean_pairwise_cosine(v), 3) for k, v in energy.items()},
+            "code_norm": {"M": round(float(d_m.flatten(1).norm(dim=1).mean()), 3),
+                          "E": round(float(d_e.flatten(1).norm(dim=1).mean()), 3)},
+            "style_cosine_M_vs_E": round(float(torch.nn.functional.cosine_similarity(s_m, s_e).mean()), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prepared", type=Path, required=True)
+    parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--eval-classifier", type=Path, required=True)
+    parser.add_argument("--per-domain", type=int, default=64, help="validation normals per domain (all if fewer)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    setup_logging()
+    torch.manual_seed(args.seed)
+    prepared = load_prepared(args.prepared)
+    translator = load_translator(args.model, "cpu")
+    classifier, _ = load_eval_classifier(args.eval_classifier, torch.device("cpu"))
+    val = load_split(args.splits, "val")
+    sources = val[val["domain"] == NORMAL].sort_values("sample_id").reset_index(drop=True)
+    sources = sources.iloc[np.random.default_rng(args.seed).permutation(len(sources))[:args.per_domain]]
+    references = load_split(args.splits, "gan_train")
+    report = {d: domain_report(translator, prepared, sources, references, d, classifier, args.seed + k)
+              for k, d in enumerate(DEFECT_DOMAINS)}
+    print(json.dumps({"model": str(args.model), "split": "val", **report}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
