@@ -23,6 +23,7 @@ from dtgan.data.split import load_split
 from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
 from dtgan.errors import DataError
 from dtgan.gans.dtgan.synthesize import DtganTranslator, load_translator
+from dtgan.metrics.pixel import iou_from_counts
 from dtgan.metrics.roc import pixel_auroc
 from dtgan.runtime import write_csv, write_json, write_text
 from dtgan.segmentation import report
@@ -53,12 +54,6 @@ def median_residual_maps(images: np.ndarray) -> np.ndarray:
     return np.abs(x - med).mean(axis=-1) / 255.0
 
 
-def iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Intersection over union of all the images' pixels at once (NaN if both are empty)."""
-    union = np.logical_or(pred, truth).sum()
-    return float(np.logical_and(pred, truth).sum() / union) if union else float("nan")
-
-
 def removal_table(translator: DtganTranslator, prepared: PreparedData, rows: pd.DataFrame, rule: float | str,
                   seed: int) -> pd.DataFrame:
     """One row per (product, defect domain) of ``rows`` (defect images with masks): pixel AUROC of the removal map
@@ -73,9 +68,14 @@ def removal_table(translator: DtganTranslator, prepared: PreparedData, rows: pd.
         out.append({"product": product, "domain": domain, "n_images": len(index),
                     "pixel_auroc": pixel_auroc(maps, truth),
                     "pixel_auroc_median_residual": pixel_auroc(median_residual_maps(images), truth),
-                    "iou": iou(binary_masks(maps, rule), truth > 127),
+                    "iou": _iou(binary_masks(maps, rule), truth > 127),
                     "defect_pixel_fraction": float((truth > 127).mean())})
     return pd.DataFrame(out)
+
+
+def _iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    """IoU of all the images' pixels at once, as the segmentation table computes it (dtgan.metrics.pixel)."""
+    return iou_from_counts(np.logical_and(pred, truth).sum(), np.logical_or(pred, truth).sum())
 
 
 def dataset_label(prepared_dir: Path) -> str:
