@@ -22,6 +22,10 @@ def _attention_problem(value: int) -> str | None:
 
 @dataclass(frozen=True)
 class BigganConfig:
+    # Models per product as the supplement trains its StyleGAN2 ("one model for each product"; it says nothing else
+    # for BigGAN, so the paper profile treats both alike). False = one conditional model over every (product,
+    # defect domain) class, the CPU default (README deviations table).
+    per_product: bool = True
     channels: int = field_spec(96, low=1)         # base width ch (G_ch = D_ch = 96; BigGAN paper ch = 96)
     z_dim: int = field_spec(120, low=1)           # dim_z 120, split hierarchically into (G blocks + 1) chunks
     shared_dim: int = field_spec(128, low=1)      # shared class embedding (shared_dim 128)

@@ -15,6 +15,9 @@ from dtgan.params import field_spec
 @dataclass(frozen=True)
 class Stylegan2Config:
     # Width at resolution r is min(channel_base // r, channel_max), for G and D alike (official rule).
+    # The supplement: "one model for each product" (its classes: that product's defect domains). False = one
+    # conditional model over every (product, defect domain) class, the CPU default (README deviations table).
+    per_product: bool = True
     channel_base: int = field_spec(32768, low=4)  # official 32768 (--cfg stylegan2; 'auto' uses 16384 below 512 px)
     channel_max: int = field_spec(512, low=1)  # official 512
     z_dim: int = field_spec(512, low=1)  # official 512
