@@ -112,6 +112,14 @@ def test_train_steps_resumes_bit_identically(tmp_path):
     assert [h["step"] for h in other.history] == [2, 3]
     write_history(tmp_path / "curves.csv", straight.history)
     assert pd.read_csv(tmp_path / "curves.csv")["step"].tolist() == [2, 4, 6]
+    shorter = _toy_state(0)  # fewer iterations than the checkpoint's 6: retrained, not the longer run handed back
+    train_steps(shorter, _toy_step, iterations=3, log_every=2, checkpoint_every=3,
+                checkpoint_path=tmp_path / "a.pt", config={"k": 1}, desc="toy")
+    short_alone = _toy_state(0)
+    train_steps(short_alone, _toy_step, iterations=3, log_every=2, checkpoint_every=3,
+                checkpoint_path=tmp_path / "c.pt", config={"k": 1}, desc="toy")
+    assert shorter.step == 3 and [h["step"] for h in shorter.history] == [2, 3]
+    assert torch.equal(shorter.modules["net"].weight, short_alone.modules["net"].weight)
 
 
 def test_ema_update_and_model_artefact(tmp_path):

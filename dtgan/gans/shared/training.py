@@ -74,13 +74,19 @@ def save_checkpoint(path: Path, state: TrainingState, config: dict[str, Any]) ->
     log.info("checkpoint at step %d -> %s", state.step, path)
 
 
-def try_resume(path: Path, state: TrainingState, config: dict[str, Any]) -> bool:
-    """Load ``path`` into ``state`` when it exists and was written with ``config``; True if resumed."""
+def try_resume(path: Path, state: TrainingState, config: dict[str, Any], iterations: int) -> bool:
+    """Load ``path`` into ``state`` when it exists, was written with ``config`` and has not gone past
+    ``iterations`` (a longer run's checkpoint would hand back a model trained for more steps than asked); True if
+    resumed."""
     if not path.is_file():
         return False
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if payload.get("config") != _as_json(config):
         log.warning("ignoring %s: it was written with a different config or data; training from scratch", path)
+        return False
+    if int(payload["step"]) > iterations:
+        log.warning("ignoring %s: it is at step %d, past the %d iterations asked for; training from scratch", path,
+                    int(payload["step"]), iterations)
         return False
     for name, module in state.modules.items():
         module.load_state_dict(payload["modules"][name])
@@ -100,7 +106,7 @@ def train_steps(state: TrainingState, step_fn: Callable[[TrainingState], dict[st
                 log_every: int, checkpoint_every: int, checkpoint_path: Path, config: dict[str, Any],
                 desc: str) -> None:
     """Run ``step_fn`` until ``state.step == iterations`` (resuming from ``checkpoint_path`` when it matches)."""
-    try_resume(checkpoint_path, state, config)
+    try_resume(checkpoint_path, state, config, iterations)
     for module in state.modules.values():
         module.train()
     bar = tqdm(range(state.step, iterations), initial=state.step, total=iterations, desc=desc, mininterval=2.0)
