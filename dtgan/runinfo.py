@@ -8,8 +8,8 @@ from typing import Any
 
 from dtgan.classify.config import AUGMENTS
 from dtgan.errors import ParamsError
-from dtgan.gans.methods import METHODS
 from dtgan.gans.dtgan.variants import VARIANTS
+from dtgan.gans.methods import METHODS
 from dtgan.params import field_spec, load_top_level
 from dtgan.synthesis.config import SETTINGS
 

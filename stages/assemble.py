@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="data/assembled", type=Path)
     parser.add_argument("--summary", default="reports/assemble_summary.csv", type=Path)
     parser.add_argument("--scale", type=int, default=None, help="only this data scale (default: assemble.scales)")
-    parser.add_argument("--setting", default=None, choices=SETTINGS, help="only this setting (default: assemble.settings)")
+    parser.add_argument("--setting", default=None, choices=SETTINGS,
+                        help="only this setting (default: assemble.settings)")
 
     def body(args: argparse.Namespace) -> None:
         params = read_params(args.params)

@@ -14,10 +14,10 @@ from functools import partial
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
-from dtgan.gans.methods import get_method
-from dtgan.gans.shared.models import train_class_models
 from dtgan.gans.biggan.config import BigganConfig
 from dtgan.gans.biggan.train import train_model
+from dtgan.gans.methods import get_method
+from dtgan.gans.shared.models import train_class_models
 from dtgan.params import load_section
 
 FAMILY = "biggan"
