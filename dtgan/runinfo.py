@@ -9,6 +9,7 @@ from typing import Any
 from dtgan.classify.config import AUGMENTS
 from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.variants import VARIANTS
+from dtgan.gans.methods import METHODS
 from dtgan.params import field_spec, load_top_level
 from dtgan.synthesis.config import SETTINGS
 
@@ -22,6 +23,8 @@ class RunInfo:
     table15_settings: tuple[str, ...] = field_spec(("trad_aug", "mix"), choices=SETTINGS)
     table15_scale: int = field_spec(80, low=1)
     table15_num_seeds: int = field_spec(5, low=1)  # Table 15 cells use the first n of classifier.seeds (paper: 5)
+    # GAN baselines of Tables 15 and 18 (dtgan/gans/methods.py): synthesised, classified at table15_scale, evaluated.
+    baseline_methods: tuple[str, ...] = field_spec(tuple(METHODS), choices=tuple(METHODS))
 
 
 def load_run_info(params: dict[str, Any] | str | Path) -> RunInfo:

@@ -10,7 +10,10 @@ from dtgan.classify.config import ClassifierConfig
 from dtgan.data.config import DataConfig, SplitConfig
 from dtgan.errors import ParamsError
 from dtgan.evaluation.config import EvaluateConfig
+from dtgan.gans.biggan.config import BigganConfig
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.mokady.config import MokadyConfig
+from dtgan.gans.stylegan2.config import Stylegan2Config
 from dtgan.params import load_section, load_top_level
 from dtgan.runinfo import RunInfo, check_table15
 from dtgan.segmentation.config import SegmentationConfig
@@ -26,6 +29,9 @@ SECTIONS: dict[str, type] = {
     "anomaly": AnomalyConfig,
     "evaluate": EvaluateConfig,
     "segmentation": SegmentationConfig,
+    "stylegan2": Stylegan2Config,
+    "biggan": BigganConfig,
+    "mokady": MokadyConfig,
 }
 
 

@@ -2,11 +2,15 @@
 
     python -m stages.assemble --params params.yaml --splits data/splits --synth data/synth/main \
         --out data/assembled --summary reports/assemble_summary.csv
+
+``--scale N --setting S`` builds one training manifest only (a GAN baseline's Table 15 set, setting
+``synthetic``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from dtgan.data.split import load_split
 from dtgan.params import load_section, read_params
 from dtgan.runtime import write_csv, write_text
 from dtgan.synthesis.assemble import manifest_name, real_rows, summarise, training_set
-from dtgan.synthesis.config import AssembleConfig, SynthesisConfig
+from dtgan.synthesis.config import SETTINGS, AssembleConfig, SynthesisConfig
 from dtgan.synthesis.manifest import read_manifest
 
 log = logging.getLogger(__name__)
@@ -48,10 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synth", default="data/synth/main", type=Path)
     parser.add_argument("--out", default="data/assembled", type=Path)
     parser.add_argument("--summary", default="reports/assemble_summary.csv", type=Path)
+    parser.add_argument("--scale", type=int, default=None, help="only this data scale (default: assemble.scales)")
+    parser.add_argument("--setting", default=None, choices=SETTINGS,
+                        help="only this setting (default: assemble.settings)")
 
     def body(args: argparse.Namespace) -> None:
         params = read_params(args.params)
         cfg = load_section(AssembleConfig, params, "assemble")
+        if args.scale is not None:  # a GAN baseline's Table 15 set: one scale, one setting
+            cfg = dataclasses.replace(cfg, scales=(args.scale,))
+        if args.setting is not None:
+            cfg = dataclasses.replace(cfg, settings=(args.setting,))
         ref_sets = load_section(SynthesisConfig, params, "synthesis").reference_sets
         assemble(cfg, ref_sets, args.splits, args.synth, args.out, args.summary)
 

@@ -66,9 +66,15 @@ def tiny_pipeline_params() -> dict:
                   "eval_classifier_class_size": 20, "device": "cpu"},
         segmentation={"seeds": [0, 1], "steps": 3, "batch_size": 8, "normals_per_product": 4,
                       "synthetic_per_product": 4, "bootstrap_resamples": 20, "figure_examples": 1, "device": "cpu"},
+        stylegan2={"iterations": 4, "batch_size": 4, "r1_interval": 2, "ada_interval": 2, "checkpoint_every": 2,
+                   "log_every": 2, "device": "cpu"},
+        biggan={"channels": 4, "iterations": 3, "batch_size": 4, "ema_start": 1, "checkpoint_every": 2, "log_every": 2,
+                "device": "cpu"},
+        mokady={"channels": 4, "code_channels": 16, "separate_channels": 4, "disc_hidden": 16, "iterations": 3,
+                "batch_size": 4, "checkpoint_every": 2, "log_every": 2, "device": "cpu"},
     )
     params.update({"ablation_variants": ["a", "e"], "table15_augments": ["none", "mixup"], "table15_scale": 8,
-                   "table15_num_seeds": 1})
+                   "table15_num_seeds": 1, "baseline_methods": ["stylegan2_ada", "biggan_diffaug", "mokady"]})
     return params
 
 

@@ -164,3 +164,26 @@ def test_committed_default_run_keeps_its_sources():
     gan = json.loads((ROOT / "reports/metrics.json").read_text())["gan"]["e"]
     for mode in ("latent", "reference"):
         assert gan[f"source_identity_ratio_{mode}"] <= MAX_SOURCE_IDENTITY_RATIO, (mode, gan)
+
+
+def test_baseline_sets_match_dtgan_counts_and_reach_tables_15_and_18(pipeline):
+    """Each baseline of the tiny run writes as many images per (product, domain) as DT-GAN's main set, and its rows
+    reach Tables 15 and 18 and metrics.json."""
+    import yaml
+
+    from dtgan.gans.methods import METHODS
+
+    methods = yaml.safe_load(pipeline["params"].read_text())["baseline_methods"]
+    dtgan_counts = pd.read_csv(pipeline["main"] / "manifest.csv").groupby(["product", "target_domain"]).size()
+    table15 = pd.read_csv(pipeline["root"] / "reports/tables/table15_augmentation.csv")
+    table18 = pd.read_csv(pipeline["root"] / "reports/tables/table18_distances.csv")
+    metrics = json.loads((pipeline["root"] / "reports/metrics.json").read_text())
+    for name in methods:
+        manifest = pd.read_csv(pipeline["root"] / f"data/synth_baselines/{name}/main/manifest.csv")
+        assert manifest.groupby(["product", "target_domain"]).size().equals(dtgan_counts), name
+        assert set(manifest["mode"]) == {METHODS[name].guidance}
+        label = METHODS[name].label
+        assert (table15["synthetic"] == label).sum() == 1
+        assert (table18["method"] == label).sum() == dtgan_counts.index.get_level_values("product").nunique()
+        assert name in metrics["baselines"]
+        assert (pipeline["root"] / f"reports/eval_baselines/{name}/nn_grid.png").stat().st_size > 0

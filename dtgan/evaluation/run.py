@@ -38,6 +38,12 @@ from dtgan.runtime import pick_device, write_csv, write_json
 log = logging.getLogger(__name__)
 
 EXTRACTORS = (EFFNET_LITE0, INCEPTION_FID)
+NO_SOURCE = "the images have no source image (a family that generates from noise, e.g. StyleGAN2)"
+
+
+def has_sources(manifest: pd.DataFrame) -> bool:
+    """Every image translates a source Normal (else background and diversity per source mean nothing)."""
+    return bool((manifest["source_id"] != "").all())
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,8 @@ def background_section(cfg: EvaluateConfig, inputs: Inputs) -> dict[str, dict]:
     """Background preservation per mode: each translation against its own source test normal, outside its defect
     region (PSNR / SSIM), and the source-identity ratio against the other test normals of its product."""
     manifest = inputs.synth.manifest
+    if not has_sources(manifest):
+        return {mode: {"not_computed": NO_SOURCE} for mode in MODES}
     source_rows = cache_rows_of(inputs.prepared, manifest["source_id"], "synthesis source")
     sources, outputs = inputs.prepared.images[source_rows], inputs.synth.images
     regions, how = defect_regions(sources, outputs, inputs.synth.masks, cfg.change_threshold)
@@ -186,6 +194,8 @@ def accuracy_section(inputs: Inputs, predicted: np.ndarray) -> tuple[dict, dict,
 def diversity_section(inputs: Inputs) -> dict[str, float | NotComputed]:
     manifest = inputs.synth.manifest
     out: dict[str, float | NotComputed] = {}
+    if not has_sources(manifest):
+        return dict.fromkeys(MODES, NotComputed(NO_SOURCE))
     for mode in MODES:
         value, groups = diversity_by_group(manifest[manifest["mode"] == mode], inputs.synth.images)
         out[mode] = value if groups else NotComputed("needs >= 2 repeats per (source, domain, mode)")

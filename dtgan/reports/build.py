@@ -33,6 +33,7 @@ class ReportPlan:
     variants: tuple[str, ...]
     dataset: str
     profile: str
+    baselines: tuple[str, ...] = ()  # GAN baselines (dtgan/gans/methods.py): Table 15 cells and Table 18 rows
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ReportInputs:
     anomaly_metrics: Path  # reports/anomaly/metrics.json
     predictions_dir: Path  # results/classifier/<cell>/predictions.csv (per test image and seed)
     extra_sections: tuple[Path, ...] = ()  # Markdown written by other stages, appended to results.md as is
+    baseline_eval_dir: Path | None = None  # reports/eval_baselines/<method>/metrics.json
 
 
 def paired_comparisons(plan: ReportPlan) -> list[tuple[tuple[str, int, str], tuple[str, int, str]]]:
@@ -52,6 +54,8 @@ def paired_comparisons(plan: ReportPlan) -> list[tuple[tuple[str, int, str], tup
              if s != "trad_aug"]
     pairs += [((s, plan.table15_scale, a), ("trad_aug", plan.table15_scale, a)) for a in plan.table15_augments
               for s in plan.table15_settings if s != "trad_aug"]
+    pairs += [((m, plan.table15_scale, plan.augment), ("trad_aug", plan.table15_scale, plan.augment))
+              for m in plan.baselines]
     return pairs
 
 
@@ -77,7 +81,8 @@ def paired_differences(plan: ReportPlan, predictions_dir: Path) -> pd.DataFrame:
 def classifier_cells(plan: ReportPlan) -> list[tuple[str, int, str]]:
     main = [(s, n, plan.augment) for n in plan.scales for s in plan.settings]
     extra = [(s, plan.table15_scale, a) for a in plan.table15_augments for s in plan.table15_settings]
-    return main + extra
+    baselines = [(m, plan.table15_scale, plan.augment) for m in plan.baselines]
+    return main + extra + baselines
 
 
 def _write_table(out: Path, name: str, frame: pd.DataFrame, title: str, header: str) -> str:
@@ -89,7 +94,7 @@ def _write_table(out: Path, name: str, frame: pd.DataFrame, title: str, header: 
 
 def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[str, dict], anomaly: dict,
                  out: Path, discriminators: dict[str, dict] | None = None,
-                 differences: pd.DataFrame | None = None) -> list[str]:
+                 differences: pd.DataFrame | None = None, baseline_evals: dict[str, dict] | None = None) -> list[str]:
     ref_sets = [s for s in plan.settings if s.startswith("reference_")]
     sections = [
         _write_table(out, "table10_error_vs_scale", tables.table10(cells, plan.scales, plan.settings, plan.augment),
@@ -110,13 +115,25 @@ def build_tables(plan: ReportPlan, cells: tables.ClassifierCells, evals: dict[st
                      tables.eval_header(evals, plan.dataset, plan.profile)
                      + " D acc.: accuracy of the discriminator's defect-type (FG, chance 1/3) and product (BG) "
                        "classifiers on the held-out real images after training (– = variant without them)."),
-        _write_table(out, "table15_augmentation", tables.table15(cells, (plan.augment, *plan.table15_augments),
-                                                                 plan.table15_settings, plan.table15_scale),
-                     f"Table 15 — augmentation baselines at N = {plan.table15_scale}",
-                     tables.classifier_header(cells.meta, "Without (synthetic = none) and with DT-GAN Mix data",
-                                                              seeds_per_row=True)),
-        _write_table(out, "table18_distances", tables.table18(evals), "Table 18 — distances per product (variant e)",
-                     tables.eval_header(evals, plan.dataset, plan.profile)),
+        _write_table(out, "table15_augmentation",
+                     pd.concat([tables.table15(cells, (plan.augment, *plan.table15_augments), plan.table15_settings,
+                                               plan.table15_scale),
+                                tables.table15_baselines(cells, plan.baselines, plan.augment, plan.table15_scale)],
+                               ignore_index=True),
+                     f"Table 15 — augmentation and GAN baselines at N = {plan.table15_scale}",
+                     tables.classifier_header(cells.meta, "Without (synthetic = none) and with DT-GAN Mix data; "
+                                              f"the GAN baselines' rows: augmentation `{plan.augment}` plus each "
+                                              "method's synthetic set (its own guidance) in DT-GAN's place. Their "
+                                              "paired differences to Trad-Aug are in Table 10b",
+                                              seeds_per_row=True)),
+        _write_table(out, "table18_distances", tables.table18(evals, baseline_evals),
+                     "Table 18 — distances per product: DT-GAN (e) and the GAN baselines",
+                     tables.eval_header(evals, plan.dataset, plan.profile)
+                     + " Baselines: the same metrics on their evaluation sets (as many images as DT-GAN's per "
+                       "product and domain; latent methods generate from noise, Mokady et al. transfers a real "
+                       "reference onto each test normal). NN pixel ratio = median pixel distance of a synthetic "
+                       "image to its nearest real training image over that of the real validation defects (< 1: "
+                       "closer to the training images than new real ones are, i.e. memorisation)."),
     ]
     if ref_sets:
         sections.append(_write_table(out, "table17_cross_product",
@@ -164,13 +181,25 @@ def headline_metrics(plan: ReportPlan, cells: tables.ClassifierCells, evals: dic
     return out
 
 
+def baseline_metrics(ev: dict[str, Any]) -> dict[str, float]:
+    """A GAN baseline's headline numbers for `dvc metrics` (its own guidance's set)."""
+    head = ev["headline"]
+    mode = next(m for m in ("latent", "reference") if ev["n_synthetic_per_mode"].get(m))
+    out = {f"{head}_{mode}": ev["modes"][mode][head], f"target_acc_{mode}": ev["target_accuracy"][mode],
+           "nn_pixel_ratio": ev["memorisation"].get("synthetic_to_val_pixel_nn_ratio")}
+    return {k: round(v, 4) for k, v in out.items() if isinstance(v, (int, float))}
+
+
 def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     cells = tables.load_classifier_cells(inputs.classifier_dir, classifier_cells(plan))
     evals = {v: tables.read_json(inputs.eval_dir / v / "metrics.json") for v in plan.variants}
+    baseline_evals = {m: tables.read_json(inputs.baseline_eval_dir / m / "metrics.json") for m in plan.baselines
+                      } if inputs.baseline_eval_dir else {}
     anomaly = tables.read_json(inputs.anomaly_metrics) if inputs.anomaly_metrics else {}
     discriminators = {v: tables.read_json(inputs.gan_dir / v / "discriminator.json") for v in plan.variants}
     differences = paired_differences(plan, inputs.predictions_dir)
-    sections = build_tables(plan, cells, evals, anomaly, out / "tables", discriminators, differences)
+    sections = build_tables(plan, cells, evals, anomaly, out / "tables", discriminators, differences,
+                            baseline_evals)
     sections += [path.read_text() for path in inputs.extra_sections]
     write_text(out / "results.md", "\n".join(sections))
     subtitle = (f"dataset {plan.dataset}, profile {plan.profile}, {cells.meta['backbone']}, "
@@ -180,5 +209,7 @@ def build_report(plan: ReportPlan, inputs: ReportInputs, out: Path) -> None:
     plots.ablation_bars(evals, out / "plots" / "ablation.png")
     losses = {v: read_curves(inputs.gan_dir / v / CURVES_DIR) for v in plan.variants}
     plots.training_curves(losses, out / "plots" / "training_curves.png")
-    write_json(out / "metrics.json", headline_metrics(plan, cells, evals, anomaly, discriminators, differences))
+    metrics = headline_metrics(plan, cells, evals, anomaly, discriminators, differences)
+    metrics["baselines"] = {m: baseline_metrics(ev) for m, ev in baseline_evals.items()}
+    write_json(out / "metrics.json", metrics)
     log.info("report written to %s", out)

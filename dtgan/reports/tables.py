@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dtgan.errors import DataError
+from dtgan.gans.methods import METHODS
 from dtgan.reports import paper
 
 SETTING_LABELS = {"trad_aug": "Trad-Aug", "latent": "Latent", "reference": "Reference", "mix": "Mix"}
@@ -25,10 +26,14 @@ def setting_label(setting: str) -> str:
     if setting.startswith("reference_"):
         ref = setting.removeprefix("reference_")
         return f"v-{'ABC' if ref == 'all' else ref}"
+    if setting in METHODS:  # a GAN baseline's Table 15 cell (Trad-Aug + its synthetic set)
+        return METHODS[setting].label
     return SETTING_LABELS.get(setting, setting)
 
 
-def fmt(mean: float | None, std: float | None = None, digits: int = 2) -> str:
+def fmt(mean: float | str | None, std: float | None = None, digits: int = 2) -> str:
+    if isinstance(mean, str):  # a metric that was not computed (its reason is in the stage's metrics.json)
+        return "not computed"
     if mean is None or (isinstance(mean, float) and np.isnan(mean)):
         return "–"
     no_std = std is None or (isinstance(std, float) and np.isnan(std))
@@ -166,6 +171,21 @@ def table15(cells: ClassifierCells, augments: tuple[str, ...], settings: tuple[s
     return pd.DataFrame(out)
 
 
+def table15_baselines(cells: ClassifierCells, methods: tuple[str, ...], augment: str, scale: int) -> pd.DataFrame:
+    """Table 15's GAN-baseline rows: Trad-Aug plus each method's synthetic set (its own guidance), at one scale."""
+    out = []
+    for name in methods:
+        method = METHODS[name]
+        hit = select_rows(cells.rows, augment=augment, setting=name, scale=scale)
+        row = {"augmentation": augment, "synthetic": method.label, "runs": int(hit["n_seeds"].max())}
+        for r in hit.itertuples():
+            row[f"{r.product} ours"] = fmt(r.error_mean, r.error_std)
+            ref = paper.TABLE15.get(("trad", method.table15_paper), {}).get(r.product) if method.table15_paper else None
+            row[f"{r.product} paper"] = fmt(*ref) if ref else "–"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 def table17(cells: ClassifierCells, scales: tuple[int, ...], ref_settings: list[str], augment: str) -> pd.DataFrame:
     """Cross-product reference sets (v-A, v-B, v-C, v-ABC) against Trad-Aug, followed by the paper's Table 17."""
     settings = ["trad_aug", *ref_settings]
@@ -226,17 +246,35 @@ def table14(evals: dict[str, dict[str, Any]], discriminators: dict[str, dict[str
     return pd.DataFrame(out)
 
 
-def table18(evals: dict[str, dict[str, Any]], variant: str = "e") -> pd.DataFrame:
-    """Distances per product for one variant (mix set), beside the paper's DT-GAN FID row of Table 18."""
-    ev = evals[variant]
+def _table18_rows(ev: dict[str, Any], label: str, mode: str, paper_row: str) -> list[dict[str, Any]]:
     head = ev["headline"]
+    kid = head.replace("fd_", "kid_")
+    paper_values = dict(zip(paper.TABLE18_COLUMNS, paper.TABLE18[paper_row], strict=True))
+    memo = ev["memorisation"]
     out = []
     for product, values in ev["per_product"].items():
-        ref = dict(zip(paper.TABLE18_COLUMNS, paper.TABLE18["DT-GAN"], strict=True)).get(product)
-        out.append({"product": product, f"{head} latent": fmt(values[f"{head}_latent"]),
-                    f"{head} reference": fmt(values[f"{head}_reference"]), f"{head} mix": fmt(values[f"{head}_mix"]),
-                    "paper FID (DT-GAN, SDI product of that name)": fmt(ref)})
-    return pd.DataFrame(out)
+        per_mode = ev["target_accuracy_per_product"].get(product, {})
+        # The Mix set is half latent, half reference: its accuracy is the mean of the two.
+        accuracy = (np.mean([per_mode["latent"], per_mode["reference"]]) if mode == "mix" else per_mode.get(mode))
+        out.append({"method": label, "set": mode, "product": product, head: fmt(values[f"{head}_{mode}"]),
+                    kid: fmt(values[f"{kid}_{mode}"], digits=4),
+                    "target acc. %": "–" if accuracy is None else fmt(100 * accuracy, digits=1),
+                    "NN pixel ratio (all products)": fmt(memo.get("synthetic_to_val_pixel_nn_ratio"), digits=2),
+                    "paper FID (SDI product of that name)": fmt(paper_values.get(product))})
+    return out
+
+
+def table18(evals: dict[str, dict[str, Any]], baselines: dict[str, dict[str, Any]] | None = None,
+            variant: str = "e") -> pd.DataFrame:
+    """Distances per product: DT-GAN (``variant``, its Mix set) and each GAN baseline (its own guidance), beside
+    the paper's FID row of that method in Table 18."""
+    rows = _table18_rows(evals[variant], "DT-GAN", "mix", "DT-GAN")
+    if "a" in evals:  # the ablation's variant (a) is StarGAN v2 (the paper's Table 18 row of that name)
+        rows += _table18_rows(evals["a"], paper.VARIANT_NAMES["a"], "mix", "StarGAN v2")
+    for name, ev in (baselines or {}).items():
+        method = METHODS[name]
+        rows += _table18_rows(ev, method.label, method.guidance, method.table18_paper)
+    return pd.DataFrame(rows)
 
 
 def to_markdown(frame: pd.DataFrame, title: str, header: str) -> str:

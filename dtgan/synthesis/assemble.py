@@ -3,7 +3,8 @@
 Per product: N real Normal images; each defect class brought to N, either by oversampling its real images
 (``trad_aug``) or by adding synthetic images of that product and class from the latent set (``latent``), the
 reference set (``reference`` = the first of synthesis.reference_sets; ``reference_<set>`` for the others, Table 17),
-or half from each (``mix``: the two halves differ by at most one). Validation and test stay the split's.
+or half from each (``mix``: the two halves differ by at most one); ``synthetic`` takes the set's own guidance (Mix
+when it has both, else its one mode: a GAN baseline's Table 15 set). Validation and test stay the split's.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def fill_class(real: pd.DataFrame, synth: pd.DataFrame, product: str, domain: st
             msg = f"{what}: no real images to oversample for trad_aug"
             raise AssembleError(msg)
         return real_rows(_draw(real, needed, rng, replace=True))
+    if setting == "synthetic":  # the set's own guidance (a GAN baseline's Table 15 row): Mix when it has both
+        modes = set(synth["mode"])
+        setting = "mix" if len(modes) > 1 else modes.pop()
     if setting == "latent":
         return _take_synthetic(synthetic_pool(synth, product, domain, "latent"), needed, rng, what)
     if setting == "mix":  # 50% from each subnetwork (supplement C.1); halves differ by at most one

@@ -7,7 +7,7 @@ from typing import Literal
 
 from dtgan.params import field_spec
 
-SETTINGS = ("trad_aug", "latent", "reference", "mix")
+SETTINGS = ("trad_aug", "latent", "reference", "mix", "synthetic")  # synthetic: the set's own guidance
 
 
 def _mask_threshold_ok(value: float | str) -> str | None:

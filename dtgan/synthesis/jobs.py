@@ -29,13 +29,19 @@ class Job:
 
 
 def plan_jobs(sources: pd.DataFrame, domains: tuple[str, ...], reference_sets: tuple[str, ...],
-              repeats: int = 1) -> list[Job]:
-    """Per source: for each defect domain one latent output and one per reference set (x ``repeats``)."""
+              repeats: int = 1, latent: bool = True) -> list[Job]:
+    """Per source: for each defect domain one latent output and one per reference set (x ``repeats``).
+
+    A family without latent guidance (``latent=False``, e.g. Mokady et al.) gets as many images: the latent job
+    becomes one more output of the first reference set, repeat ``repeats + r`` (another reference drawn)."""
     jobs = []
     for row in range(len(sources)):
         for repeat in range(repeats):
             for domain in domains:
-                jobs.append(Job(row, domain, "latent", "", repeat))
+                if latent:
+                    jobs.append(Job(row, domain, "latent", "", repeat))
+                else:
+                    jobs.append(Job(row, domain, "reference", reference_sets[0], repeats + repeat))
                 jobs += [Job(row, domain, "reference", ref_set, repeat) for ref_set in reference_sets]
     return jobs
 

@@ -44,6 +44,7 @@ class Translator(Protocol):
     family: str  # manifest column `family`
     variant: str  # manifest column `variant`
     image_channels: int  # 3, or 1 for a model of grayscale data (its inputs: the grey channel)
+    has_latent: bool  # False: reference guidance only (its set has as many images, all reference-guided)
 
     def latent(self, sources: torch.Tensor, domains: list[str], seeds: list[int]) -> Translation:
         """Latent-guided outputs; every random draw of image i comes from ``seeds[i]``."""
@@ -61,7 +62,7 @@ def synthesize_set(translator: Translator, cfg: SynthesisConfig, which: str, pre
     references = load_split(splits_dir, "gan_train")
     ref_sets = cfg.reference_sets if which == "main" else ("all",)
     repeats = 1 if which == "main" else cfg.eval_repeats
-    jobs = plan_jobs(sources, DEFECT_DOMAINS, ref_sets, repeats)
+    jobs = plan_jobs(sources, DEFECT_DOMAINS, ref_sets, repeats, latent=translator.has_latent)
     writer = ManifestWriter(out_dir)
     # Read once for every family, so a matrix stage's params are the same for all its cells; families without an
     # anchor output (variant a) write no masks.

@@ -31,6 +31,7 @@ class DtganTranslator:
     variant: str
     image_channels: int = 3
     family: str = FAMILY
+    has_latent: bool = True
 
     def _labels(self, domains: list[str]) -> torch.Tensor:
         return torch.tensor([DOMAIN_INDEX[d] for d in domains], device=self.device)

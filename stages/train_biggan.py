@@ -1,0 +1,44 @@
+"""Stage `train_biggan`: BigGAN (``--method biggan``) or BigGAN + DiffAugment (``biggan_diffaug``) on the real
+defect images of the GAN training split, class-conditional on (product, defect domain).
+
+    python -m stages.train_biggan --params params.yaml --prepared data/prepared --splits data/splits \
+        --method biggan_diffaug --out models/baselines/biggan_diffaug --reports reports/baselines/biggan_diffaug
+
+Resumes from ``<out>/checkpoint.pt`` when it was written with the same config and data.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from pathlib import Path
+
+from dtgan.cli import run_stage, stage_parser
+from dtgan.gans.biggan.config import BigganConfig
+from dtgan.gans.biggan.train import train_model
+from dtgan.gans.methods import get_method
+from dtgan.gans.shared.models import train_class_models
+from dtgan.params import load_section
+
+FAMILY = "biggan"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--prepared", required=True, type=Path)
+    parser.add_argument("--splits", required=True, type=Path)
+    parser.add_argument("--method", required=True, help="biggan or biggan_diffaug (dtgan/gans/methods.py)")
+    parser.add_argument("--out", required=True, type=Path, help="model folder: model.pt, config.json, checkpoint.pt")
+    parser.add_argument("--reports", required=True, type=Path, help="curves.csv and samples.png")
+
+    def body(args: argparse.Namespace) -> None:
+        method = get_method(args.method, FAMILY)
+        cfg = load_section(BigganConfig, args.params, FAMILY)
+        train_one = partial(train_model, cfg, augment=method.augment)
+        train_class_models(train_one, cfg.per_product, args.prepared, args.splits, args.out, args.reports)
+
+    return run_stage(body, parser, argv)
+
+
+if __name__ == "__main__":
+    main()
