@@ -52,8 +52,10 @@ def _write_inputs(root: Path, plan: ReportPlan, table15_seeds: tuple[int, ...] =
                  for m in ("latent", "reference", "mix")}
         ev = {"variant": v, "headline": "fd_effnet_lite0", "feature_weights": "lite0 579344248a93",
               "fid_status": "not computed: no weights", "modes": modes, "n_synthetic": 672,
-              "per_product": {p: {f"fd_effnet_lite0_{m}": 40.0 for m in ("latent", "reference", "mix")}
-                              for p in PRODUCTS},
+              "per_product": {p: {f"{k}_effnet_lite0_{m}": 40.0 for m in ("latent", "reference", "mix")
+                                  for k in ("fd", "kid")} for p in PRODUCTS},
+              "target_accuracy_per_product": {p: {"latent": 0.8, "reference": 0.7} for p in PRODUCTS},
+              "memorisation": {"synthetic_to_val_pixel_nn_ratio": 0.9},
               "background": {m: {"psnr": 30.0, "ssim": 0.9, "psnr_outside_defect": 33.0, "ssim_outside_defect": 0.95,
                                  "source_identity_ratio": 0.3} for m in ("latent", "reference")},
               "target_accuracy": {"latent": 0.8, "reference": 0.7, "mix": 0.75}, "diversity_l1": {"latent": 0.02}}
