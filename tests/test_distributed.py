@@ -1,0 +1,200 @@
+"""Data-parallel DT-GAN training (dtgan/distributed.py) on CPU with gloo: 2 processes spawned from the test.
+
+- Equivalence: one step on 2 ranks with b/2 images each gives the parameters one process gets with the b images.
+- Resume: a 2-rank run killed after a checkpoint and resumed ends bit-identical to an uninterrupted 2-rank run.
+- The per-rank batch must divide; the helpers are no-ops for a single process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from dtgan.distributed import SINGLE, World, per_rank_batch, process_group, rank_seed, world_from_env
+from dtgan.errors import ParamsError
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.nets.build import build_nets
+from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoint, try_resume
+from dtgan.gans.dtgan.training.data import GanData
+from dtgan.gans.dtgan.training.loop import _optimise, build_run, train, train_iteration
+from dtgan.gans.dtgan.training.objectives import discriminator_loss, generator_loss, latent_codes
+from dtgan.gans.dtgan.training.sampler import Batch, GanBatchSampler
+from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights
+
+WORLD_SIZE = 2
+BATCH = 4  # global batch: 2 images per rank
+TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
+        "batch_size": BATCH, "warmup_iters": 0, "iterations": 4, "ds_decay_iters": 4, "checkpoint_every": 2,
+        "log_every": 1, "device": "cpu", "seed": 5, "lr": 1e-3, "f_lr": 1e-3}
+# Variant d: every network and loss of DT-GAN (defect codes, FG/BG classifiers, separate decoding) but no per-pixel
+# noise in M, whose draws would come from each rank's own stream and so differ from the single process's.
+VARIANT = "d"
+# Float32 reduction order: one process sums 4 per-sample terms in one order; two ranks sum 2 each and average. The
+# gradients then agree to a few float32 ulps (relative ~1e-6). Adam's first step is lr * g / (|g| + eps) with
+# eps = 1e-8, so a gradient error dg moves a parameter by at most lr * |dg| / (|g| + eps): far below 1e-3 * lr for
+# gradients well above eps, and bounded by lr * |dg| / eps where g is ~0. Measured here: max |difference| of the
+# parameters after the step ~1e-9 (lr 1e-3); a bug (a rank's gradient not averaged, a wrong mean) shows as ~lr.
+ATOL = 1e-3 * TINY["lr"]
+
+
+def tiny_cfg(**overrides) -> GanConfig:
+    return dataclasses.replace(GanConfig(), **{**TINY, **overrides})
+
+
+def toy_data() -> GanData:
+    """32x32 random images, every domain and 3 products present (no files: the workers build it themselves)."""
+    g = torch.Generator().manual_seed(0)
+    domains = np.arange(24) % 3
+    return GanData(images=torch.rand(24, 3, 32, 32, generator=g) * 2 - 1, domains=domains,
+                   products=(np.arange(24) // 3) % 3, product_names=("A", "B", "C"))
+
+
+def _run(cfg: GanConfig, world: World = SINGLE):
+    data = toy_data()
+    nets = build_nets(cfg, VARIANT, data.image_size, data.num_domains, data.num_products, seed=cfg.seed)
+    return build_run(cfg, data, nets, torch.device("cpu"), world)
+
+
+def global_batch(cfg: GanConfig) -> Batch:
+    """The same BATCH images on every process (a sampler of its own, independent of the ranks' samplers)."""
+    data = toy_data()
+    sampler = GanBatchSampler(data.images, data.domains, data.products, data.num_domains, BATCH, cfg.latent_dim,
+                              cfg.randcrop_prob, seed=123)
+    return sampler.next_batch()
+
+
+def rank_slice(batch: Batch, world: World) -> Batch:
+    share = BATCH // world.world_size
+    part = slice(world.rank * share, (world.rank + 1) * share)
+    return Batch(**{f.name: getattr(batch, f.name)[part] for f in dataclasses.fields(batch)})
+
+
+def one_step(phase: str, world: World) -> dict[str, torch.Tensor]:
+    """One optimiser step of ``phase`` (d: D with R1 on latent codes; g: G, M, E on latent codes) on this rank's
+    share of the global batch; returns every parameter after the step."""
+    cfg, weights = tiny_cfg(), LossWeights()
+    run = _run(cfg, world)
+    batch, nets = rank_slice(global_batch(cfg), world).to(run.device), run.nets
+    if phase == "d":
+        with torch.no_grad():
+            codes = nets.mapping(batch.z1, batch.y_trg)
+        _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, codes, discriminator_weights(
+            weights, cfg.lambda_reg)))
+    else:
+        _optimise(run, ("generator", "mapping", "encoder"), lambda: generator_loss(
+            nets, batch, latent_codes(nets, batch, run.noise_generator), generator_weights(weights, 0, 4)))
+    return {f"{name}.{k}": v.detach().clone() for name in ("generator", "mapping", "encoder", "discriminator")
+            for k, v in getattr(nets, name).named_parameters()}
+
+
+class _Killed(Exception):
+    pass
+
+
+def resume_run(out: Path, world: World) -> dict:
+    """Uninterrupted 4 steps; then 2 steps, checkpoint, 'kill', resume from the checkpoint, finish."""
+    cfg, weights = tiny_cfg(), LossWeights()
+    config = resolved_config(cfg, VARIANT, weights, toy_data(), world.world_size)
+    straight = _run(cfg, world)
+    train(straight, cfg, weights, on_checkpoint=lambda run: None)
+
+    def save_then_die(run):
+        save_checkpoint(out / "checkpoint.pt", run, config)
+        raise _Killed
+
+    first = _run(cfg, world)
+    with pytest.raises(_Killed):
+        train(first, cfg, weights, on_checkpoint=save_then_die)
+    torch.distributed.barrier()  # rank 0 has written the checkpoint every rank now reads
+    resumed = _run(cfg, world)
+    assert try_resume(out / "checkpoint.pt", resumed, config, cfg) and resumed.step == 2
+    train(resumed, cfg, weights, on_checkpoint=lambda run: None)
+    return {"straight": _state(straight), "resumed": _state(resumed), "history": (straight.history, resumed.history),
+            "batch_x": train_iteration_batch(resumed)}
+
+
+def train_iteration_batch(run) -> torch.Tensor:
+    """The next batch this rank would draw (ranks must draw different ones)."""
+    return run.sampler.next_batch().x
+
+
+def _state(run) -> dict[str, torch.Tensor]:
+    out = {}
+    for group, nets in (("nets", run.nets), ("ema", run.ema)):
+        for name in ("generator", "mapping", "encoder", "discriminator"):
+            module = getattr(nets, name)
+            if module is not None:
+                out.update({f"{group}.{name}.{k}": v.clone() for k, v in module.state_dict().items()})
+    return out
+
+
+def _worker(rank: int, port: int, out: str, job: str) -> None:
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    torch.set_num_threads(1)
+    world = World(rank=rank, world_size=WORLD_SIZE, local_rank=rank)
+    with process_group(world, torch.device("cpu")) as joined:
+        if job == "resume":
+            result = resume_run(Path(out), joined)
+        else:
+            result = {phase: one_step(phase, joined) for phase in ("d", "g")}
+    torch.save(result, Path(out) / f"{job}_rank{rank}.pt")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(job: str, out: Path) -> list[dict]:
+    mp.spawn(_worker, args=(_free_port(), str(out), job), nprocs=WORLD_SIZE, join=True)
+    return [torch.load(out / f"{job}_rank{r}.pt", weights_only=True) for r in range(WORLD_SIZE)]
+
+
+def test_two_ranks_equal_one_process_with_the_whole_batch(tmp_path):
+    ranks = spawn("step", tmp_path)
+    for phase in ("d", "g"):
+        single = one_step(phase, SINGLE)
+        before = {k: v for k, v in _run(tiny_cfg()).nets.as_dict().items()}
+        for r, result in enumerate(ranks):
+            assert result[phase].keys() == single.keys()
+            # every rank holds the same weights, bit for bit (one all-reduce result, the same Adam step)
+            assert all(torch.equal(result[phase][k], ranks[0][phase][k]) for k in single), (phase, r)
+        worst = max(float((ranks[0][phase][k] - single[k]).abs().max()) for k in single)
+        assert worst <= ATOL, (phase, worst)
+        # the step did move the parameters it trains (by ~lr), so the comparison is not vacuous
+        name = "discriminator" if phase == "d" else "generator"
+        moved = [float((ranks[0][phase][f"{name}.{k}"] - p).abs().max()) for k, p in before[name].named_parameters()]
+        assert max(moved) > 100 * ATOL, (phase, max(moved))
+
+
+def test_two_rank_resume_is_bit_identical(tmp_path):
+    ranks = spawn("resume", tmp_path)
+    for result in ranks:
+        a, b = result["straight"], result["resumed"]
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not
+                                                                                 torch.equal(a[k], b[k])][:5]
+        assert result["history"][0] == result["history"][1]
+        assert all(torch.equal(result["straight"][k], ranks[0]["straight"][k]) for k in a)  # ranks agree
+    assert not torch.equal(ranks[0]["batch_x"], ranks[1]["batch_x"])  # but draw different batches
+
+
+def test_per_rank_batch_must_divide():
+    assert per_rank_batch(8, World(0, 2, 0)) == 4
+    with pytest.raises(ParamsError, match=r"gan.batch_size=5 does not divide over 2 processes"):
+        per_rank_batch(5, World(1, 2, 1))
+
+
+def test_world_from_env_and_rank_seeds():
+    assert world_from_env({}) == SINGLE and not SINGLE.distributed
+    assert world_from_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}) == World(3, 4, 1)
+    assert rank_seed(777, World(0, 4, 0), 0) == 777  # rank 0 = the single process's streams
+    seeds = {rank_seed(777, World(r, 4, r), s) for r in range(4) for s in (0, 1)}
+    assert len(seeds) == 8
