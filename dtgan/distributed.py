@@ -102,23 +102,37 @@ def rank_seed(seed: int, world: World, stream: int) -> int:
 
 
 def average_gradients(modules: Iterable[nn.Module], world: World) -> None:
-    """Mean of every parameter gradient over the ranks, one all-reduce per module (flattened into one buffer).
+    """Mean of every trainable parameter's gradient over the ranks, one all-reduce per module (one flat buffer).
 
     Per-rank losses are means over the rank's equal share of the batch, so the mean of the gradients is the gradient
-    of the global-batch mean (what one process with the whole batch computes)."""
+    of the global-batch mean (what one process with the whole batch computes). A parameter can be missing from one
+    rank's graph (M's head of a target domain no image of that rank's share has), which leaves its gradient None
+    there: it counts as 0 in the mean, and stays None (no optimiser update, as in one process) only when it is None
+    on every rank, hence the presence flags reduced in the same buffer."""
     if not world.distributed:
         return
     for module in modules:
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
-        if not grads:
+        params = [p for p in module.parameters() if p.requires_grad]
+        if params:
+            _average_flat(params, world)
+
+
+def _average_flat(params: list[nn.Parameter], world: World) -> None:
+    present = [p.grad is not None for p in params]
+    reference = params[0]
+    flat = torch.cat([*(p.grad.reshape(-1) if p.grad is not None else torch.zeros_like(p).reshape(-1)
+                        for p in params), torch.tensor(present, dtype=reference.dtype, device=reference.device)])
+    dist.all_reduce(flat)
+    values, flags = flat[:-len(params)] / world.world_size, flat[-len(params):]
+    offset = 0
+    for p, flag in zip(params, flags.tolist(), strict=True):
+        mean = values[offset:offset + p.numel()].view(p.shape)
+        offset += p.numel()
+        if flag == 0:
             continue
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat)
-        flat /= world.world_size
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
-            offset += g.numel()
+        if p.grad is None:
+            p.grad = torch.empty_like(p)
+        p.grad.copy_(mean)
 
 
 def average_floats(values: dict[str, float], world: World) -> dict[str, float]:
