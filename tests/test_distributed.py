@@ -23,7 +23,7 @@ from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.nets.build import build_nets
 from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoint, try_resume
 from dtgan.gans.dtgan.training.data import GanData
-from dtgan.gans.dtgan.training.loop import _optimise, build_run, train, train_iteration
+from dtgan.gans.dtgan.training.loop import _optimise, build_run, train
 from dtgan.gans.dtgan.training.objectives import discriminator_loss, generator_loss, latent_codes
 from dtgan.gans.dtgan.training.sampler import Batch, GanBatchSampler
 from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights
