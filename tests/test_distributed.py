@@ -2,20 +2,25 @@
 
 - Equivalence: one step on 2 ranks with b/2 images each gives the parameters one process gets with the b images.
 - Resume: a 2-rank run killed after a checkpoint and resumed ends bit-identical to an uninterrupted 2-rank run.
+- The real stage under torchrun finishes, rank 0 alone writes and logs, and a second launch resumes.
 - The per-rank batch must divide; the helpers are no-ops for a single process.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+import yaml
 
 from dtgan.distributed import SINGLE, World, per_rank_batch, process_group, rank_seed, world_from_env
 from dtgan.errors import ParamsError
@@ -27,6 +32,7 @@ from dtgan.gans.dtgan.training.loop import _optimise, build_run, train
 from dtgan.gans.dtgan.training.objectives import discriminator_loss, generator_loss, latent_codes
 from dtgan.gans.dtgan.training.sampler import Batch, GanBatchSampler
 from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights
+from tests.conftest import ROOT
 
 WORLD_SIZE = 2
 BATCH = 4  # global batch: 2 images per rank
@@ -224,3 +230,25 @@ def test_world_from_env_and_rank_seeds():
     assert rank_seed(777, World(0, 4, 0), 0) == 777  # rank 0 = the single process's streams
     seeds = {rank_seed(777, World(r, 4, r), s) for r in range(1, 4) for s in (0, 1)}
     assert len(seeds) == 6 and 777 not in seeds  # every other rank and stream draws its own
+
+
+def test_torchrun_stage_trains_and_rank0_writes_the_outputs(tiny_dataset, tmp_path):
+    """The real stage under torchrun (2 CPU processes, gloo): it finishes, writes its outputs once, resumes."""
+    params = yaml.safe_load(tiny_dataset["params"].read_text())
+    params["gan"] = {**params["gan"], **TINY, "iterations": 2, "ds_decay_iters": 2}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out, reports = tmp_path / "model", tmp_path / "reports"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={WORLD_SIZE}",
+           "-m", "stages.train_gan", "--params", str(tmp_path / "params.yaml"), "--prepared",
+           str(tiny_dataset["prepared"]), "--splits", str(tiny_dataset["splits"]), "--variant", "e", "--out", str(out),
+           "--reports", str(reports)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads((out / "config.json").read_text())["world_size"] == WORLD_SIZE
+    for name in ("ema.pt", "checkpoint.pt", "config.json"):
+        assert (out / name).is_file(), name
+    assert (reports / "grid_reference.png").is_file() and (reports / "discriminator.json").is_file()
+    assert first.stderr.count("process group: 2 ranks, backend gloo") == 1  # rank 0 logs, the other rank does not
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "training already complete" in again.stderr, again.stderr[-3000:]
