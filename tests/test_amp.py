@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from dtgan.errors import ParamsError
-from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.config import AMP_MODES, GanConfig, LossWeights
 from dtgan.gans.dtgan.training.loop import train
 from dtgan.gans.dtgan.training.objectives import discriminator_loss
-from dtgan.gans.dtgan.training.precision import autocast
+from dtgan.gans.dtgan.training.precision import AMP_DTYPES, autocast
 from dtgan.gans.dtgan.training.schedules import discriminator_weights
 from dtgan.params import from_mapping
 from tests.test_distributed import _run, global_batch, tiny_cfg
@@ -48,3 +48,7 @@ def test_r1_runs_in_fp32_under_bf16_autocast():
 def test_amp_rejects_unknown_modes():
     with pytest.raises(ParamsError, match="gan.amp"):
         from_mapping(GanConfig, {"amp": "fp8"}, "gan")
+
+
+def test_every_amp_mode_has_a_dtype():
+    assert set(AMP_MODES) == {"none", *AMP_DTYPES}

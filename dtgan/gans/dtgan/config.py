@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dtgan.gans.dtgan.training.precision import AMP_MODES
 from dtgan.params import field_spec
+
+AMP_MODES: tuple[str, ...] = ("none", "bf16", "fp16")  # gan.amp (training/precision.py)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from typing import Any
 
 import torch
 
-AMP_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
-AMP_MODES: tuple[str, ...] = ("none", *AMP_DTYPES)
+AMP_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}  # every gan.amp mode but none
 
 
 def autocast(amp: str, device: torch.device) -> contextlib.AbstractContextManager[Any]:
