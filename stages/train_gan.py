@@ -4,6 +4,9 @@
         --out models/gan/e --reports reports/gan/e
 
 Resumes from ``<out>/checkpoint.pt`` when it was written with the same resolved config and data.
+Data parallel on N processes (rank 0 writes every output; per-rank batch = gan.batch_size / N):
+
+    torchrun --nproc_per_node=N -m stages.train_gan --params params.yaml ...
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import argparse
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
+from dtgan.distributed import per_rank_batch, process_group, world_from_env
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.train import TrainPaths, train_variant
 from dtgan.gans.dtgan.variants import VARIANTS
 from dtgan.params import load_section, load_top_level, read_params
+from dtgan.runtime import pick_device
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         params = read_params(args.params)
         cfg = load_section(GanConfig, params, "gan")
         weights = load_top_level(LossWeights, params)
-        train_variant(cfg, args.variant, weights, TrainPaths(args.prepared, args.splits, args.out, args.reports))
+        paths = TrainPaths(args.prepared, args.splits, args.out, args.reports)
+        world = world_from_env()
+        per_rank_batch(cfg.batch_size, world)  # a batch that does not divide fails before any process group exists
+        with process_group(world, pick_device(cfg.device)) as joined:
+            train_variant(cfg, args.variant, weights, paths, joined)
 
     return run_stage(body, parser, argv)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from dtgan.params import field_spec
 
+AMP_MODES: tuple[str, ...] = ("none", "bf16", "fp16")  # gan.amp (training/precision.py)
+
 
 @dataclass(frozen=True)
 class GanConfig:
@@ -70,6 +72,9 @@ class GanConfig:
     log_every: int = field_spec(10, low=1)
     seed: int = 777
     device: str = field_spec("auto", result=False)
+    # Mixed precision of the forward passes (training/precision.py): none (fp32, the paper), bf16, or fp16 with a
+    # GradScaler. A result key: bf16/fp16 round differently, so they train (slightly) different weights.
+    amp: str = field_spec("none", choices=AMP_MODES)
 
     @property
     def total_steps(self) -> int:

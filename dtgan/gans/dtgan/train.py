@@ -1,5 +1,9 @@
 """Train one DT-GAN ablation variant end to end: data, nets, resumable training, EMA weights, curves, grids and the
-discriminator's held-out accuracy (the library side of the `train_gan` stage)."""
+discriminator's held-out accuracy (the library side of the `train_gan` stage).
+
+Under torchrun every rank runs :func:`train_variant` with its :class:`~dtgan.distributed.World`; the ranks train
+together and rank 0 alone writes the model folder and the reports.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX, NORMAL
 from dtgan.data.cache import PreparedData, load_prepared
 from dtgan.data.split import load_split
 from dtgan.data.tensors import images_to_tensor
+from dtgan.distributed import SINGLE, World, barrier
 from dtgan.gans.dtgan.artefact import save_ema
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.curves import CURVES_DIR, write_curves
@@ -88,32 +93,44 @@ def write_discriminator_report(path: Path, run: TrainingRun, prepared: PreparedD
     write_json(path, {"images": "val + test splits (real, never trained on)", **result})
 
 
-def train_variant(cfg: GanConfig, variant: str, weights: LossWeights, paths: TrainPaths) -> TrainingRun:
-    """Train (or resume) ``variant`` and write the model folder and the reports folder."""
+def train_variant(cfg: GanConfig, variant: str, weights: LossWeights, paths: TrainPaths,
+                  world: World = SINGLE) -> TrainingRun:
+    """Train (or resume) ``variant`` and write the model folder and the reports folder (rank 0)."""
     torch.manual_seed(cfg.seed)  # anything left on the global RNG is seeded too (recorded in the checkpoint)
     np.random.seed(cfg.seed % 2**32)
     prepared = load_prepared(paths.prepared)
     splits = {name: load_split(paths.splits, name) for name in ("gan_train", "pool", "val", "test")}
     data: GanData = gan_training_data(prepared, splits["gan_train"])
-    device = pick_device(cfg.device)
+    device = world.device(pick_device(cfg.device))
     log.info("variant %s: %d GAN training images of size %d on %s", variant, len(data.domains), data.image_size,
              device)
     nets = build_nets(cfg, variant, data.image_size, data.num_domains, data.num_products, seed=cfg.seed,
                       image_channels=data.image_channels)
-    run = build_run(cfg, data, nets, device)
-    config = resolved_config(cfg, variant, weights, data)
-    paths.out.mkdir(parents=True, exist_ok=True)
-    paths.reports.mkdir(parents=True, exist_ok=True)
+    run = build_run(cfg, data, nets, device, world)
+    config = resolved_config(cfg, variant, weights, data, world.world_size)
+    if world.is_rank0:
+        paths.out.mkdir(parents=True, exist_ok=True)
+        paths.reports.mkdir(parents=True, exist_ok=True)
     try_resume(paths.out / CHECKPOINT_NAME, run, config, cfg)
 
     def on_checkpoint(state: TrainingRun) -> None:
         save_checkpoint(paths.out / CHECKPOINT_NAME, state, config)
-        write_curves(paths.reports / CURVES_DIR, state.history)
+        if world.is_rank0:
+            write_curves(paths.reports / CURVES_DIR, state.history)
+        barrier(world)  # no rank runs ahead into the next checkpoint while rank 0 still writes this one
 
     train(run, cfg, weights, on_checkpoint)
+    if world.is_rank0:
+        write_outputs(run, cfg, config, prepared, splits, data, paths)
+    barrier(world)
+    return run
+
+
+def write_outputs(run: TrainingRun, cfg: GanConfig, config: dict, prepared: PreparedData,
+                  splits: dict[str, pd.DataFrame], data: GanData, paths: TrainPaths) -> None:
+    """The stage's outputs after training: EMA model, curves, grids, D's held-out accuracy."""
     save_ema(paths.out, run.ema, config)
     write_curves(paths.reports / CURVES_DIR, run.history)
     write_grids(run, cfg, prepared, splits, paths.reports)
     held_out = pd.concat([splits["val"], splits["test"]], ignore_index=True)
     write_discriminator_report(paths.reports / "discriminator.json", run, prepared, held_out, data.product_names)
-    return run

@@ -4,6 +4,9 @@
 every RNG state (sampler generator, M's noise generator, torch's global RNG), plus the resolved config it was
 written with (:func:`resolved_config`): a checkpoint of another config or other data is ignored, not resumed.
 The trained model later stages read is :mod:`dtgan.gans.dtgan.artefact`.
+
+Under torchrun rank 0 writes the one checkpoint; it also holds every rank's RNG states (``ranks``), since each rank
+draws its own batches, and every rank resumes from the same file (``out`` on a filesystem all ranks see).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import torch
 
 from dtgan.constants import DOMAINS
+from dtgan.distributed import gather_objects
 from dtgan.gans.dtgan.artefact import EMA_MODULES
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.data import GanData
@@ -27,12 +31,14 @@ log = logging.getLogger(__name__)
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
-def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: GanData) -> dict[str, Any]:
+def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: GanData,
+                    world_size: int = 1) -> dict[str, Any]:
     """What config.json records: the gan section's result keys, variant, loss weights, image size, products, domains
     and the training data's fingerprint — so a persisted checkpoint from other data (a changed dataset or split) is
     ignored rather than resumed, while one that differs only in non-result keys (device, checkpoint interval)
-    resumes."""
-    return {
+    resumes. ``world_size`` (recorded when > 1) is a result: each rank draws its own batch_size / world_size images
+    from its own streams, so another number of processes trains on other batches."""
+    config = {
         "gan": as_dict(cfg),
         "loss_weights": as_dict(weights),
         "variant": variant,
@@ -43,10 +49,30 @@ def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: Ga
         "data_sha256": data.fingerprint(),
         "num_images": len(data.domains),
     }
+    if world_size > 1:
+        config["world_size"] = world_size
+    return config
+
+
+def _rank_state(run: TrainingRun) -> dict[str, Any]:
+    """The random streams that differ between ranks (the weights, optimisers and EMA do not)."""
+    return {"sampler": run.sampler.state_dict(), "noise_generator": run.noise_generator.get_state(),
+            "torch_rng": torch.get_rng_state()}
+
+
+def _load_rank_state(run: TrainingRun, state: dict[str, Any]) -> None:
+    run.sampler.load_state_dict(state["sampler"])
+    run.noise_generator.set_state(state["noise_generator"].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
 
 
 def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) -> None:
-    """Write the full training state atomically (a killed process never leaves a broken checkpoint)."""
+    """Write the full training state atomically (a killed process never leaves a broken checkpoint).
+
+    Called on every rank (the RNG states are gathered from all of them); rank 0 alone writes."""
+    rank_states = gather_objects(_rank_state(run), run.world)
+    if not run.world.is_rank0:
+        return
     state = {
         "config": config,
         "step": run.step,
@@ -60,6 +86,10 @@ def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) 
         "pending": run.pending,
         "pending_count": run.pending_count,
     }
+    if run.world.distributed:
+        state["ranks"] = rank_states
+    if run.scaler is not None:
+        state["scaler"] = run.scaler.state_dict()
     save_torch(path, state)
     log.info("checkpoint at step %d -> %s", run.step, path)
 
@@ -84,9 +114,9 @@ def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any], cfg: 
         start_gan_phase(run, cfg)
     for name, optimizer in run.optimizers.items():
         optimizer.load_state_dict(state["optimizers"][name])
-    run.sampler.load_state_dict(state["sampler"])
-    run.noise_generator.set_state(state["noise_generator"].cpu())
-    torch.set_rng_state(state["torch_rng"].cpu())
+    _load_rank_state(run, state["ranks"][run.world.rank] if run.world.distributed else state)
+    if run.scaler is not None:
+        run.scaler.load_state_dict(state["scaler"])
     run.step, run.history = int(state["step"]), list(state["history"])
     run.pending, run.pending_count = dict(state["pending"]), int(state["pending_count"])
     log.info("resumed from %s at step %d", path, run.step)

@@ -7,6 +7,17 @@ Per GAN iteration: D step with latent codes; D step with reference codes; G step
 G step with reference codes updating G only; then EMA of G, M, E. Only the modules a step updates keep
 ``requires_grad`` during it, which saves backward work without changing the result (StarGAN v2 zeroes the other
 gradients before their next use anyway).
+
+Data parallel (torchrun, dtgan/distributed.py): every rank runs this same loop on its own share of the batch and
+the gradients of the modules a step updates are averaged over the ranks before the optimiser step, so every rank
+takes the same step and keeps the same weights and EMA. The averaging is done here rather than by wrapping each
+net in DistributedDataParallel because DDP's hooks do not fit the phase structure: G, M and E are run through
+methods other than ``forward`` (encode_features / decode / split), several times before one backward, so DDP's
+per-forward bookkeeping never sees most of the calls; the modules a phase does not update have their
+``requires_grad`` switched off, which DDP would only accept with ``find_unused_parameters=True`` (an extra graph
+walk every step); and R1's ``autograd.grad(create_graph=True)`` is a double backward DDP does not support. One
+flattened all-reduce per updated module per phase moves the same bytes as DDP's buckets, without the overlap of
+communication and backward (measure before caring: the nets are small).
 """
 
 from __future__ import annotations
@@ -20,6 +31,15 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from dtgan.distributed import (
+    SINGLE,
+    World,
+    average_floats,
+    average_gradients,
+    broadcast_module,
+    per_rank_batch,
+    rank_seed,
+)
 from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.data import GanData
@@ -31,6 +51,7 @@ from dtgan.gans.dtgan.training.objectives import (
     reference_codes,
     warmup_loss,
 )
+from dtgan.gans.dtgan.training.precision import autocast, grad_scaler
 from dtgan.gans.dtgan.training.sampler import GanBatchSampler
 from dtgan.gans.dtgan.training.schedules import discriminator_weights, generator_weights, warmup_weights
 from dtgan.runtime import to_device
@@ -53,6 +74,9 @@ class TrainingRun:
     device: torch.device
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    world: World = SINGLE  # this process among the data-parallel ranks (one process without torchrun)
+    amp: str = "none"  # gan.amp
+    scaler: torch.amp.GradScaler | None = None  # gan.amp: fp16 only
     pending: dict[str, float] = field(default_factory=dict)  # sums since the last logged row
     pending_count: int = 0
 
@@ -101,21 +125,27 @@ def start_gan_phase(run: TrainingRun, cfg: GanConfig) -> None:
                 group["lr"] = cfg.lr
 
 
-def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device) -> TrainingRun:
-    """A fresh run: nets (already built and initialised) on ``device``, their EMA copies, optimisers and samplers."""
+def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device, world: World = SINGLE) -> TrainingRun:
+    """A fresh run: nets (already built and initialised) on ``device``, their EMA copies, optimisers and samplers.
+
+    Under torchrun each rank samples its own batch_size / world_size images from its own seeded streams (rank 0's
+    are the single-process ones, see distributed.rank_seed) and starts from rank 0's weights."""
     nets = _move(nets, device)
+    for name in MODULES:
+        broadcast_module(getattr(nets, name), world)
     ema = _move(nets.ema_copy(), device)
     sampler = GanBatchSampler(
-        data.images, data.domains, data.products, data.num_domains, cfg.batch_size, cfg.latent_dim,
-        cfg.randcrop_prob, seed=cfg.seed,
+        data.images, data.domains, data.products, data.num_domains, per_rank_batch(cfg.batch_size, world),
+        cfg.latent_dim, cfg.randcrop_prob, seed=rank_seed(cfg.seed, world, stream=0),
     )
     # M's per-pixel noise is drawn on the device, from its own recorded generator (seed offset keeps it apart).
-    noise_generator = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    noise_generator = torch.Generator(device=device).manual_seed(rank_seed(cfg.seed + 1, world, stream=1))
     if cfg.background_lr is not None and cfg.warmup_iters > 0 and not cfg.warmup_resets_optimizers:
         msg = "gan.background_lr needs gan.warmup_resets_optimizers: true (its Adam groups start with the GAN phase)"
         raise ParamsError(msg)
     optimizers = build_optimizers(nets, cfg, warmup=cfg.warmup_iters > 0)
-    return TrainingRun(nets, ema, optimizers, sampler, noise_generator, device)
+    return TrainingRun(nets, ema, optimizers, sampler, noise_generator, device, world=world, amp=cfg.amp,
+                       scaler=grad_scaler(cfg.amp, device))
 
 
 def _move(nets: Any, device: torch.device) -> Any:
@@ -142,14 +172,24 @@ def trainable_only(nets: Any, names: tuple[str, ...]) -> Iterator[None]:
 
 
 def _optimise(run: TrainingRun, names: tuple[str, ...], loss_fn: Callable[[], tuple[torch.Tensor, dict]]) -> dict:
+    """One optimiser step of the modules ``names`` on ``loss_fn``'s total; returns its logged values, averaged over
+    the ranks."""
     with trainable_only(run.nets, names):
         for optimizer in run.optimizers.values():
             optimizer.zero_grad(set_to_none=True)
-        total, logged = loss_fn()
-        total.backward()
+        with autocast(run.amp, run.device):
+            total, logged = loss_fn()
+        (total if run.scaler is None else run.scaler.scale(total)).backward()
+        # Averaged while still scaled (fp16): an inf on any rank reaches every rank, so all of them skip the step.
+        average_gradients([getattr(run.nets, name) for name in names], run.world)
         for name in names:
-            run.optimizers[name].step()
-    return logged
+            if run.scaler is None:
+                run.optimizers[name].step()
+            else:
+                run.scaler.step(run.optimizers[name])
+        if run.scaler is not None:
+            run.scaler.update()
+    return average_floats(logged, run.world)
 
 
 def warmup_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> dict[str, float]:
@@ -218,7 +258,7 @@ def train(
     if run.step >= total:
         log.info("training already complete (%d/%d steps)", run.step, total)
         return
-    bar = tqdm(range(run.step, total), initial=run.step, total=total, desc="train_gan")
+    bar = tqdm(range(run.step, total), initial=run.step, total=total, desc="train_gan", disable=not run.world.is_rank0)
     for _ in bar:
         losses = train_iteration(run, cfg, weights)
         # A row never mixes the two phases: the last warm-up block is logged even when shorter than log_every.

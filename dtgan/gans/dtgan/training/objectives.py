@@ -54,7 +54,10 @@ def discriminator_loss(
 ) -> tuple[Tensor, dict[str, float]]:
     """L_D = BCE(D_y(x),1) + BCE(D_y~(x_f),0) + λ_reg R1 + CE of FG_cls / BG_cls on REAL images only (spec §6, §10)."""
     x_real = batch.x.detach().clone().requires_grad_(True)
-    real = nets.discriminator(x_real, batch.y)
+    # R1 in fp32 under gan.amp: its double backward squares small input gradients, which bf16/fp16 would round away
+    # (a no-op outside autocast).
+    with torch.autocast(x_real.device.type, enabled=False):
+        real = nets.discriminator(x_real, batch.y)
     terms: dict[str, Tensor | None] = {
         "adv_real": adversarial_loss(real.logit, target_is_real=True),
         "r1": r1_penalty(real.logit, x_real),
