@@ -37,9 +37,11 @@ def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: Ga
     and the training data's fingerprint — so a persisted checkpoint from other data (a changed dataset or split) is
     ignored rather than resumed, while one that differs only in non-result keys (device, checkpoint interval)
     resumes. ``world_size`` (recorded when > 1) is a result: each rank draws its own batch_size / world_size images
-    from its own streams, so another number of processes trains on other batches."""
+    from its own streams, so another number of processes trains on other batches. ``gan.amp`` is recorded when it
+    is not "none": fp32 runs keep the config.json they had before mixed precision existed (same weights, same file),
+    while a bf16 / fp16 run is told apart and never resumes an fp32 checkpoint."""
     config = {
-        "gan": as_dict(cfg),
+        "gan": as_dict(cfg, exclude=("amp",)),
         "loss_weights": as_dict(weights),
         "variant": variant,
         "image_size": data.image_size,
@@ -49,6 +51,8 @@ def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: Ga
         "data_sha256": data.fingerprint(),
         "num_images": len(data.domains),
     }
+    if cfg.amp != "none":
+        config["amp"] = cfg.amp
     if world_size > 1:
         config["world_size"] = world_size
     return config
