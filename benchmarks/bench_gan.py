@@ -33,14 +33,17 @@ PAPER = {"batch_size": 4, "max_channels": 512, "fg_channels": 64, "style_dim": 6
 PAPER_IMAGE_SIZE = 128
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best-of fp32 GEMM throughput on this machine (2n^3 FLOP per n x n product)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak_gflops(n: int = 2048, repeats: int = 5, device: torch.device = torch.device("cpu"),
+                       dtype: torch.dtype = torch.float32) -> float:
+    """Best-of GEMM throughput of ``device`` in ``dtype`` (2n^3 FLOP per n x n product)."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     a @ b  # warm-up
     best = float("inf")
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         a @ b
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
@@ -65,7 +68,8 @@ def count_iteration_flops(run: object, cfg: GanConfig, weights: LossWeights) -> 
     return counter.get_total_flops()
 
 
-def bench(cfg: GanConfig, variant: str, image_size: int, iters: int) -> dict:
+def bench(cfg: GanConfig, variant: str, image_size: int, iters: int,
+          device: torch.device = torch.device("cpu")) -> dict:
     from dtgan.gans.dtgan.nets.build import build_nets
 
     data = random_data(image_size)
@@ -74,7 +78,7 @@ def bench(cfg: GanConfig, variant: str, image_size: int, iters: int) -> dict:
                  for p in getattr(nets, n).parameters())
     weights = LossWeights()
     gan_cfg = dataclasses.replace(cfg, warmup_iters=0)  # a GAN iteration, never a (much cheaper) warm-up step
-    run = build_run(gan_cfg, data, nets, torch.device("cpu"))
+    run = build_run(gan_cfg, data, nets, device)
     flops = count_iteration_flops(run, gan_cfg, weights)  # also the warm-up iteration of the timing
     seconds = _seconds_per_step(run, gan_cfg, weights, iters)
     result = {
@@ -83,7 +87,7 @@ def bench(cfg: GanConfig, variant: str, image_size: int, iters: int) -> dict:
         "gflop_per_iteration": flops / 1e9, "achieved_gflops": flops / seconds / 1e9,
     }
     if cfg.warmup_iters > iters:  # a fresh run is in its warm-up phase; one untimed step, then `iters` timed ones
-        warmup_run = build_run(cfg, data, nets, torch.device("cpu"))
+        warmup_run = build_run(cfg, data, nets, device)
         train_iteration(warmup_run, cfg, weights)
         result["ms_per_warmup_step"] = 1000 * _seconds_per_step(warmup_run, cfg, weights, iters)
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -93,10 +97,18 @@ def bench(cfg: GanConfig, variant: str, image_size: int, iters: int) -> dict:
 
 def _seconds_per_step(run, cfg: GanConfig, weights: LossWeights, steps: int) -> float:
     """Mean wall time of the next ``steps`` training steps of ``run`` (GAN iterations or warm-up steps)."""
+    synchronize(run.device)
     start = time.perf_counter()
     for _ in range(steps):
         train_iteration(run, cfg, weights)
+    synchronize(run.device)
     return (time.perf_counter() - start) / steps
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU kernels, so wall time covers the work (a no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

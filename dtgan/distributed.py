@@ -84,6 +84,16 @@ def process_group(world: World, device: torch.device) -> Iterator[World]:
         dist.destroy_process_group()
 
 
+@contextlib.contextmanager
+def torchrun_world(device: torch.device, batch_size: int, batch_key: str) -> Iterator[World]:
+    """The world of a training stage: torchrun's (joined for the block) or a single process. A batch that does not
+    divide over the processes fails here, before any process group exists."""
+    world = world_from_env()
+    per_rank_batch(batch_size, world, batch_key)
+    with process_group(world, device) as joined:
+        yield joined
+
+
 def per_rank_batch(batch_size: int, world: World, key: str = "gan.batch_size") -> int:
     """The global batch split over the ranks: batch_size / world_size, which must be a whole number."""
     if batch_size % world.world_size:
@@ -109,12 +119,18 @@ def average_gradients(modules: Iterable[nn.Module], world: World) -> None:
     rank's graph (M's head of a target domain no image of that rank's share has), which leaves its gradient None
     there: it counts as 0 in the mean, and stays None (no optimiser update, as in one process) only when it is None
     on every rank, hence the presence flags reduced in the same buffer."""
+    for module in modules:
+        average_parameter_gradients(module.parameters(), world)
+
+
+def average_parameter_gradients(parameters: Iterable[nn.Parameter], world: World) -> None:
+    """:func:`average_gradients` for a set of parameters that is not one module (e.g. one optimiser's, spread over
+    several modules); parameters with ``requires_grad`` off are left alone."""
     if not world.distributed:
         return
-    for module in modules:
-        params = [p for p in module.parameters() if p.requires_grad]
-        if params:
-            _average_flat(params, world)
+    params = [p for p in parameters if p.requires_grad]
+    if params:
+        _average_flat(params, world)
 
 
 def _average_flat(params: list[nn.Parameter], world: World) -> None:
@@ -152,6 +168,17 @@ def broadcast_module(module: nn.Module, world: World) -> None:
         return
     with torch.no_grad():
         for tensor in [*module.parameters(), *module.buffers()]:
+            dist.broadcast(tensor.data, src=0)
+
+
+def broadcast_buffers(module: nn.Module, world: World) -> None:
+    """Rank 0's buffers (BatchNorm running statistics) on every rank, as DistributedDataParallel's default
+    ``broadcast_buffers=True`` does before each forward: the statistics each rank gathers from its own share of the
+    batch would otherwise drift apart, and a resumed run (which loads rank 0's) would not continue the same run."""
+    if not world.distributed:
+        return
+    with torch.no_grad():
+        for tensor in module.buffers():
             dist.broadcast(tensor.data, src=0)
 
 

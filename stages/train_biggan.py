@@ -4,7 +4,10 @@ defect images of the GAN training split, class-conditional on (product, defect d
     python -m stages.train_biggan --params params.yaml --prepared data/prepared --splits data/splits \
         --method biggan_diffaug --out models/baselines/biggan_diffaug --reports reports/baselines/biggan_diffaug
 
-Resumes from ``<out>/checkpoint.pt`` when it was written with the same config and data.
+Resumes from ``<out>/checkpoint.pt`` when it was written with the same config and data. Data parallel on N
+processes (rank 0 writes every output; per-rank batch = biggan.batch_size / N):
+
+    torchrun --nproc_per_node=N -m stages.train_biggan --params params.yaml ...
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from functools import partial
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
+from dtgan.distributed import torchrun_world
 from dtgan.gans.biggan.config import BigganConfig
 from dtgan.gans.biggan.train import train_model
 from dtgan.gans.methods import get_method
 from dtgan.gans.shared.models import train_class_models
 from dtgan.params import load_section
+from dtgan.runtime import pick_device
 
 FAMILY = "biggan"
 
@@ -34,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     def body(args: argparse.Namespace) -> None:
         method = get_method(args.method, FAMILY)
         cfg = load_section(BigganConfig, args.params, FAMILY)
-        train_one = partial(train_model, cfg, augment=method.augment)
-        train_class_models(train_one, cfg.per_product, args.prepared, args.splits, args.out, args.reports)
+        with torchrun_world(pick_device(cfg.device), cfg.batch_size, "biggan.batch_size") as world:
+            train_one = partial(train_model, cfg, augment=method.augment, world=world)
+            train_class_models(train_one, cfg.per_product, args.prepared, args.splits, args.out, args.reports)
 
     return run_stage(body, parser, argv)
 

@@ -7,6 +7,9 @@
 ``--augment`` overrides ``classifier.augment`` (dvc.yaml's Table 15 matrix varies it); ``--num-seeds n`` keeps the
 first n of ``classifier.seeds`` (Table 15 cells pass ``table15_num_seeds``). Writes per-seed test
 predictions (with softmax scores) and histories to ``--out`` and the cell's summary to ``--metrics``.
+
+Under ``torchrun --nproc_per_node=N -m stages.train_classifier ...`` the cell's independent (product, seed) runs are
+spread over the N processes (each run trained whole by one of them, e.g. one per GPU); rank 0 writes the outputs.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from dtgan.classify.config import AUGMENTS, ClassifierConfig
 from dtgan.classify.data import read_training_manifest
 from dtgan.classify.run import run_cell
 from dtgan.cli import run_stage, stage_parser
+from dtgan.distributed import process_group, world_from_env
 from dtgan.errors import ParamsError
 from dtgan.params import load_section, read_params
 from dtgan.runinfo import load_run_info
+from dtgan.runtime import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = dataclasses.replace(cfg, seeds=first_seeds(cfg.seeds, args.num_seeds))
         manifests = {name: read_training_manifest(path)
                      for name, path in (("train", args.manifest), ("val", args.val), ("test", args.test))}
-        run_cell(cfg, manifests, args.prepared, args.out, args.metrics, profile=load_run_info(params).profile)
+        with process_group(world_from_env(), pick_device(cfg.device)) as world:
+            run_cell(cfg, manifests, args.prepared, args.out, args.metrics, profile=load_run_info(params).profile,
+                     world=world)
 
     return run_stage(body, parser, argv)
 

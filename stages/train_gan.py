@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from dtgan.cli import run_stage, stage_parser
-from dtgan.distributed import per_rank_batch, process_group, world_from_env
+from dtgan.distributed import torchrun_world
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.train import TrainPaths, train_variant
 from dtgan.gans.dtgan.variants import VARIANTS
@@ -37,10 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_section(GanConfig, params, "gan")
         weights = load_top_level(LossWeights, params)
         paths = TrainPaths(args.prepared, args.splits, args.out, args.reports)
-        world = world_from_env()
-        per_rank_batch(cfg.batch_size, world)  # a batch that does not divide fails before any process group exists
-        with process_group(world, pick_device(cfg.device)) as joined:
-            train_variant(cfg, args.variant, weights, paths, joined)
+        with torchrun_world(pick_device(cfg.device), cfg.batch_size, "gan.batch_size") as world:
+            train_variant(cfg, args.variant, weights, paths, world)
 
     return run_stage(body, parser, argv)
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 
 from dtgan.data.cache import load_prepared
@@ -110,6 +114,35 @@ def test_classifier_cell_runs_and_reports(pipeline, tmp_path, monkeypatch):
         assert result["n_synthetic"] > 0 and result["n_test"] == 21
     predictions = pd.read_csv(out / "predictions.csv")
     assert len(predictions) == 3 * 21
+
+
+def test_classifier_cell_under_torchrun_matches_one_process(pipeline, tmp_path):
+    """The cell's (product, seed) runs spread over 2 torchrun processes (gloo) give the single process's results:
+    each run is trained whole by one rank from its own seed. Both sides use one thread per process."""
+    assembled = pipeline["assembled"]
+    params = tmp_path / "params.yaml"
+    config = yaml.safe_load(pipeline["params"].read_text())
+    config["classifier"]["seeds"] = [0, 1]  # 3 products x 2 seeds = 6 runs, 3 per rank
+    params.write_text(yaml.safe_dump(config))
+
+    def cell(launcher: list[str], name: str) -> pd.DataFrame:
+        cmd = [*launcher, "-m", "stages.train_classifier", "--params", str(params), "--prepared",
+               str(pipeline["prepared"]), "--manifest", str(assembled / "train_mix_N12.csv"), "--val",
+               str(assembled / "val.csv"), "--test", str(assembled / "test.csv"), "--out", str(tmp_path / name),
+               "--metrics", str(tmp_path / f"{name}.json")]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(cmd, cwd=pipeline["root"], env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return pd.read_csv(tmp_path / name / "predictions.csv")
+
+    one = cell([sys.executable], "one")
+    two = cell([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], "two")
+    assert len(one) == 3 * 2 * 21 and sorted(two.columns) == sorted(one.columns)
+    key = ["product", "seed", "sample_id"]
+    one, two = one.sort_values(key).reset_index(drop=True), two.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, two, check_exact=False, rtol=0, atol=1e-5)
+    summary = [json.loads((tmp_path / f"{name}.json").read_text())["products"] for name in ("one", "two")]
+    assert {p: r["errors"] for p, r in summary[0].items()} == {p: r["errors"] for p, r in summary[1].items()}
 
 
 def _own_and_other_distances(pipeline) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,7 @@
-"""One classifier cell: per product and seed, train on the cell's manifest, test once; summarise over seeds."""
+"""One classifier cell: per product and seed, train on the cell's manifest, test once; summarise over seeds.
+
+Under torchrun the cell's (product, seed) runs are spread over the processes (each run on one of them, unchanged)
+and rank 0 writes the outputs: ``torchrun --nproc_per_node=N -m stages.train_classifier ...``."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from dtgan.classify.evaluate import summarize_seeds
 from dtgan.classify.models import default_weights_path
 from dtgan.classify.train import RunResult, train_classifier
 from dtgan.data.cache import load_prepared
+from dtgan.distributed import SINGLE, World, gather_objects
 from dtgan.runtime import pick_device, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -33,8 +37,17 @@ def weights_label(cfg: ClassifierConfig) -> str:
     return f"ImageNet torchvision weights ({default_weights_path(cfg.backbone).name})"
 
 
-def _product_runs(cfg: ClassifierConfig, sets: dict[str, Any], device: torch.device) -> list[RunResult]:
-    return [train_classifier(sets["train"], sets["val"], sets["test"], cfg, seed, device) for seed in cfg.seeds]
+def _train_share(cfg: ClassifierConfig, sets: dict[str, dict[str, Any]], device: torch.device,
+                 world: World) -> dict[tuple[str, int], RunResult]:
+    """Every (product, seed) run of the cell, each trained by one rank (round robin) and handed to all of them.
+
+    The runs are independent (own seed, own data), so spreading them over torchrun's processes changes nothing in
+    any run; one process trains them all in order."""
+    jobs = [(product, seed) for product in sets for seed in cfg.seeds]
+    mine = {job: train_classifier(sets[job[0]]["train"], sets[job[0]]["val"], sets[job[0]]["test"], cfg, job[1],
+                                  device)
+            for i, job in enumerate(jobs) if i % world.world_size == world.rank}
+    return {job: run for share in gather_objects(mine, world) for job, run in share.items()}
 
 
 def _summarise_product(runs: list[RunResult], n_train: int, n_synthetic: int) -> dict[str, Any]:
@@ -50,15 +63,21 @@ def _summarise_product(runs: list[RunResult], n_train: int, n_synthetic: int) ->
 
 
 def run_cell(cfg: ClassifierConfig, manifests: dict[str, pd.DataFrame], prepared_dir: Path, out: Path,
-             metrics_path: Path, profile: str) -> dict[str, Any]:
+             metrics_path: Path, profile: str, world: World = SINGLE) -> dict[str, Any] | None:
+    """Train and test the cell; writes its outputs and returns its summary (rank 0; other ranks return None)."""
     prepared = load_prepared(prepared_dir)
-    device = pick_device(cfg.device)
+    device = world.device(pick_device(cfg.device))
+    sets = {product: {name: image_set(m[m["product"] == product], prepared.images, f"{name} ({product})")
+                      for name, m in manifests.items()}
+            for product in sorted(manifests["train"]["product"].unique())}
+    trained = _train_share(cfg, sets, device, world)
+    if not world.is_rank0:
+        return None
     products, predictions, histories, timings = {}, [], [], {}
-    for product in sorted(manifests["train"]["product"].unique()):
-        sets = {name: image_set(m[m["product"] == product], prepared.images, f"{name} ({product})")
-                for name, m in manifests.items()}
-        runs = _product_runs(cfg, sets, device)
-        products[product] = _summarise_product(runs, len(sets["train"]), int(sets["train"].is_synthetic.sum()))
+    for product, product_sets in sets.items():
+        runs = [trained[(product, seed)] for seed in cfg.seeds]
+        train_set = product_sets["train"]
+        products[product] = _summarise_product(runs, len(train_set), int(train_set.is_synthetic.sum()))
         timings[product] = {"train_seconds": float(sum(r.train_seconds for r in runs))}
         predictions += [r.predictions.assign(seed=r.seed) for r in runs]
         histories += [pd.DataFrame(r.history).assign(product=product, seed=r.seed) for r in runs]

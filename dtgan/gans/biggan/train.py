@@ -6,6 +6,12 @@ then the EMA update of G. With DiffAugment, D sees the augmented concatenation [
 augmented fakes in G's step; every augmentation parameter is per image (see :mod:`dtgan.gans.biggan.diffaugment`).
 All randomness (batches, z, fake labels, augmentation) comes from the sampler's seeded generator, which the
 checkpoint stores, so a resumed run continues exactly as an uninterrupted one.
+
+Under torchrun (:mod:`dtgan.gans.shared.training`) each rank draws batch_size / world_size reals and fakes and the
+gradients are averaged over the ranks before every optimiser step. G's conditional BatchNorm becomes
+``SyncBatchNorm`` on GPUs (statistics over the global batch, as one process computes them); PyTorch's SyncBatchNorm
+has no CPU implementation, so CPU ranks normalise with their own share's statistics (a small departure from one
+process, which the log states).
 """
 
 from __future__ import annotations
@@ -17,20 +23,24 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from dtgan.distributed import SINGLE, World
 from dtgan.gans.biggan.config import BigganConfig
 from dtgan.gans.biggan.diffaugment import diff_augment
 from dtgan.gans.biggan.losses import discriminator_hinge_loss, generator_hinge_loss
 from dtgan.gans.biggan.nets import build_networks, count_parameters, generator_kwargs
 from dtgan.gans.biggan.synthesize import FAMILY, BigganSampler
-from dtgan.gans.shared.data import BatchSampler, LabelledImages
+from dtgan.gans.shared.data import LabelledImages
 from dtgan.gans.shared.training import (
     CHECKPOINT_NAME,
     TrainingState,
     ema_copy,
     ema_update,
+    rank_sampler,
     save_model,
     save_sample_grid,
+    sync_gradients,
     train_steps,
+    with_world,
     write_history,
 )
 from dtgan.params import as_dict
@@ -72,6 +82,7 @@ def _d_step(state: TrainingState, images: Tensor, labels: Tensor, policy: str, n
     loss, logs = discriminator_hinge_loss(real_logits, fake_logits)
     state.optimizers["discriminator"].zero_grad(set_to_none=True)
     loss.backward()
+    sync_gradients(state, discriminator.parameters())
     state.optimizers["discriminator"].step()
     return logs
 
@@ -87,6 +98,7 @@ def _g_step(state: TrainingState, batch_size: int, policy: str, num_classes: int
         loss, logs = generator_hinge_loss(discriminator(fake, fake_labels))
         state.optimizers["generator"].zero_grad(set_to_none=True)
         loss.backward()
+        sync_gradients(state, generator.parameters())
         state.optimizers["generator"].step()
     finally:
         discriminator.requires_grad_(True)
@@ -100,7 +112,7 @@ def make_step_fn(cfg: BigganConfig, images: Tensor, labels: Tensor, num_classes:
         d_logs: dict[str, float] = {}
         for _ in range(cfg.d_steps):
             d_logs = _d_step(state, images, labels, policy, num_classes)
-        g_logs = _g_step(state, cfg.batch_size, policy, num_classes, images.device)
+        g_logs = _g_step(state, state.sampler.batch_size, policy, num_classes, images.device)  # this rank's share
         # BigGAN-PyTorch counts iterations from 1 and copies G outright before ema_start.
         beta = cfg.ema_beta if state.step + 1 >= cfg.ema_start else 0.0
         ema_update(state.modules["generator_ema"], state.modules["generator"], beta)
@@ -108,9 +120,23 @@ def make_step_fn(cfg: BigganConfig, images: Tensor, labels: Tensor, num_classes:
     return step
 
 
-def _training_state(cfg: BigganConfig, data: LabelledImages, device: torch.device) -> TrainingState:
+def _sync_batchnorm(generator: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """G with SyncBatchNorm when data parallel on GPUs (global-batch statistics); unchanged otherwise."""
+    if not world.distributed:
+        return generator
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(generator)
+    if world.is_rank0:
+        log.warning("BigGAN on %d CPU processes: BatchNorm statistics per rank (SyncBatchNorm needs GPUs)",
+                    world.world_size)
+    return generator
+
+
+def _training_state(cfg: BigganConfig, data: LabelledImages, device: torch.device,
+                    world: World = SINGLE) -> TrainingState:
     nets = build_networks(cfg, data.image_size, data.image_channels, data.num_classes, cfg.seed)
-    generator, discriminator = nets.generator.to(device), nets.discriminator.to(device)
+    generator = _sync_batchnorm(nets.generator.to(device), world, device)
+    discriminator = nets.discriminator.to(device)
     optimizers: dict[str, torch.optim.Optimizer] = {
         "generator": torch.optim.Adam(generator.parameters(), lr=cfg.g_lr, betas=(cfg.beta1, cfg.beta2),
                                       eps=ADAM_EPS),
@@ -119,8 +145,8 @@ def _training_state(cfg: BigganConfig, data: LabelledImages, device: torch.devic
     }
     modules: dict[str, nn.Module] = {"generator": generator, "discriminator": discriminator,
                                      "generator_ema": ema_copy(generator)}
-    sampler = BatchSampler(int(data.labels.shape[0]), cfg.batch_size, cfg.seed)
-    return TrainingState(modules=modules, optimizers=optimizers, sampler=sampler)
+    sampler = rank_sampler(int(data.labels.shape[0]), cfg.batch_size, cfg.seed, world, "biggan.batch_size")
+    return TrainingState(modules=modules, optimizers=optimizers, sampler=sampler, world=world)
 
 
 def run_config(cfg: BigganConfig, data: LabelledImages, augment: str) -> dict:
@@ -139,13 +165,15 @@ def write_samples(path: Path, sampler: BigganSampler) -> None:
     save_sample_grid(path, sampler.sample(labels, seeds).cpu(), nrow=SAMPLES_PER_CLASS)
 
 
-def train_model(cfg: BigganConfig, data: LabelledImages, out_dir: Path, reports_dir: Path, *, augment: str) -> None:
+def train_model(cfg: BigganConfig, data: LabelledImages, out_dir: Path, reports_dir: Path, *, augment: str,
+                world: World = SINGLE) -> TrainingState:
     """Train (or resume) one model; writes out_dir/{model.pt, config.json, checkpoint.pt} and
-    reports_dir/{curves.csv, samples.png}."""
+    reports_dir/{curves.csv, samples.png} (rank 0 under torchrun); returns the
+    final training state."""
     policy = augment_policy(augment, cfg)
-    device = pick_device(cfg.device)
+    device = world.device(pick_device(cfg.device))
     out_dir, reports_dir = Path(out_dir), Path(reports_dir)
-    state = _training_state(cfg, data, device)
+    state = _training_state(cfg, data, device, world)
     images, labels = data.images.to(device), data.labels.to(device)
     log.info("BigGAN (augment=%s, policy=%r): %d images, %d classes, %d iterations on %s", augment, policy,
              images.shape[0], data.num_classes, cfg.iterations, device)
@@ -153,6 +181,8 @@ def train_model(cfg: BigganConfig, data: LabelledImages, out_dir: Path, reports_
                 log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
                 checkpoint_path=out_dir / CHECKPOINT_NAME, config=run_config(cfg, data, augment),
                 desc=f"biggan[{augment}]")
+    if not world.is_rank0:
+        return state
     # The EMA G keeps the live G's BatchNorm running statistics (ema_update copies buffers); it samples in eval mode.
     generator_ema = state.modules["generator_ema"]
     model_config = {"family": FAMILY, "generator": generator_kwargs(cfg, data.image_size, data.image_channels,
@@ -162,7 +192,8 @@ def train_model(cfg: BigganConfig, data: LabelledImages, out_dir: Path, reports_
                     "steps": state.step, "biggan": as_dict(cfg),
                     "parameters": {"generator": count_parameters(generator_ema),
                                    "discriminator": count_parameters(state.modules["discriminator"])}}
-    save_model(out_dir, {"generator": generator_ema}, model_config)
+    save_model(out_dir, {"generator": generator_ema}, with_world(model_config, world))
     write_history(reports_dir / "curves.csv", state.history)
     write_samples(reports_dir / "samples.png", BigganSampler(generator_ema, data.class_names, data.image_channels,
                                                              data.image_size, device))
+    return state

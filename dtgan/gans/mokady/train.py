@@ -3,6 +3,10 @@
 One iteration is the official ``mask_train.py`` loop body: a Normal batch a and a defect batch b, one Adam step of
 E_c, E_s, D_A, D_B on the weighted terms of :mod:`dtgan.gans.mokady.losses` (gradients clipped to norm 5), then,
 when L_DC is on, one Adam step of the code discriminator C on fresh common codes.
+
+Under torchrun (:mod:`dtgan.gans.shared.training`) each rank draws batch_size / world_size images of a and of b,
+and the gradients are averaged over the ranks before clipping (the norm of the global batch's gradient, as one
+process clips it) and before each optimiser step.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from dtgan.distributed import SINGLE, World
 from dtgan.gans.mokady.config import MokadyConfig, check_geometry
 from dtgan.gans.mokady.losses import code_disc_loss, weighted_sum
 from dtgan.gans.mokady.nets import MokadyNets, build_networks
@@ -24,9 +29,12 @@ from dtgan.gans.shared.data import BatchSampler
 from dtgan.gans.shared.training import (
     CHECKPOINT_NAME,
     TrainingState,
+    rank_sampler,
     save_model,
     save_sample_grid,
+    sync_gradients,
     train_steps,
+    with_world,
     write_history,
 )
 from dtgan.params import as_dict
@@ -98,12 +106,14 @@ def make_step_fn(cfg: MokadyConfig, nets: MokadyNets, normals: Tensor, defects: 
         ae_opt.zero_grad(set_to_none=True)
         total, logs = weighted_sum(autoencoder_terms(nets, a, b, weights), weights)
         total.backward()
+        sync_gradients(state, ae_params)
         nn.utils.clip_grad_norm_(ae_params, cfg.grad_clip)
         ae_opt.step()
         if weights["dc"] > 0:
             disc_opt.zero_grad(set_to_none=True)
             disc_total, disc_logs = code_disc_loss(*code_disc_logits(nets, a, b))
             disc_total.backward()
+            sync_gradients(state, nets.code_disc.parameters())
             nn.utils.clip_grad_norm_(nets.code_disc.parameters(), cfg.grad_clip)
             disc_opt.step()
             logs.update(disc_logs)
@@ -152,13 +162,14 @@ def write_samples(path: Path, model: MokadyTransfer, normals: Tensor, defects: T
 
 
 def train_model(cfg: MokadyConfig, normals: Tensor, defects: Tensor, out_dir: Path, reports_dir: Path, *,
-                translation: str) -> None:
+                translation: str, world: World = SINGLE) -> TrainingState:
     """Train (or resume) the Normal -> ``translation`` model on ``normals`` (A) and ``defects`` (B), (N, C, H, W)
     in [-1, 1]; writes model.pt + config.json (+ checkpoint.pt) to ``out_dir`` and curves.csv + samples.png to
-    ``reports_dir``."""
+    ``reports_dir`` (rank 0 under torchrun); returns the
+    final training state."""
     _check_inputs(cfg, normals, defects, translation)
     out_dir, reports_dir = Path(out_dir), Path(reports_dir)
-    device = pick_device(cfg.device)
+    device = world.device(pick_device(cfg.device))
     image_size, image_channels = int(normals.shape[-1]), int(normals.shape[1])
     nets = build_networks(cfg, image_size, image_channels, seed=derive_seed(cfg.seed, "init"))
     modules = {name: module.to(device) for name, module in nets.as_dict().items()}
@@ -167,16 +178,21 @@ def train_model(cfg: MokadyConfig, normals: Tensor, defects: Tensor, out_dir: Pa
     state = TrainingState(
         modules=modules,
         optimizers=make_optimizers(cfg, nets),
-        sampler=BatchSampler(normals.shape[0], cfg.batch_size, seed=cfg.seed),
-        extra_samplers={"B": BatchSampler(defects.shape[0], cfg.batch_size, seed=derive_seed(cfg.seed, "B"))},
+        sampler=rank_sampler(normals.shape[0], cfg.batch_size, cfg.seed, world, "mokady.batch_size"),
+        extra_samplers={"B": rank_sampler(defects.shape[0], cfg.batch_size, derive_seed(cfg.seed, "B"), world,
+                                          "mokady.batch_size", stream=1)},
+        world=world,
     )
     config = model_config(cfg, normals, defects, translation)
     train_steps(state, make_step_fn(cfg, nets, normals, defects, device), iterations=cfg.iterations,
                 log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
                 checkpoint_path=out_dir / CHECKPOINT_NAME, config=checkpoint_config(config),
                 desc=f"mokady {translation}")
-    save_model(out_dir, {name: modules[name] for name in SAVED_MODULES}, config)
+    if not world.is_rank0:
+        return state
+    save_model(out_dir, {name: modules[name] for name in SAVED_MODULES}, with_world(config, world))
     reports_dir.mkdir(parents=True, exist_ok=True)
     write_history(reports_dir / "curves.csv", state.history)
     model = transfer_from_nets(nets, image_channels, image_size, translation)
     write_samples(reports_dir / "samples.png", model, normals, defects, device)
+    return state

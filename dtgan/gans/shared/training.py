@@ -7,6 +7,14 @@ the torch RNG, the history and ``extra`` (e.g. ADA's p). A checkpoint is resumed
 written with equals the current one (hyperparameters and the data fingerprint), so a changed dataset or setting
 trains from scratch instead of continuing a different run.
 
+Data parallel under torchrun (dtgan/distributed.py), as DT-GAN's loop: every rank runs the same steps on its own
+batch_size / world_size images drawn from its own seeded sampler (rank 0's is the single-process one), a family's
+step calls :func:`sync_gradients` between each backward and its optimiser step (the mean gradient over the ranks,
+so every rank takes the same step and keeps the same weights and EMA), rank 0's buffers (BatchNorm statistics)
+are broadcast before every step as DistributedDataParallel does by default, logged values are averaged over the ranks,
+and rank 0 alone writes; the checkpoint holds every rank's sampler and torch RNG states. Without torchrun all of
+this is a no-op and the checkpoint has the single-process layout.
+
 The model later stages read is ``model.pt`` (state_dicts only, loaded with ``weights_only=True``) plus
 ``config.json`` (everything needed to rebuild the networks).
 """
@@ -17,7 +25,7 @@ import copy
 import csv
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +37,18 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from dtgan.data.tensors import tensor_to_uint8
+from dtgan.distributed import (
+    SINGLE,
+    World,
+    average_floats,
+    average_parameter_gradients,
+    barrier,
+    broadcast_buffers,
+    broadcast_module,
+    gather_objects,
+    per_rank_batch,
+    rank_seed,
+)
 from dtgan.errors import CheckpointError
 from dtgan.gans.shared.data import BatchSampler
 from dtgan.runtime import atomic_path, save_torch, write_json
@@ -51,6 +71,36 @@ class TrainingState:
     history: list[dict[str, float]] = field(default_factory=list)
     extra: dict[str, float] = field(default_factory=dict)
     extra_samplers: dict[str, BatchSampler] = field(default_factory=dict)
+    world: World = SINGLE  # this process among the data-parallel ranks (one process without torchrun)
+
+
+def rank_sampler(n: int, batch_size: int, seed: int, world: World, key: str, stream: int = 0) -> BatchSampler:
+    """The sampler of this rank: batch_size / world_size images per draw (``key`` names the batch size in errors),
+    from this rank's own seed (rank 0 keeps ``seed``)."""
+    return BatchSampler(n, per_rank_batch(batch_size, world, key), rank_seed(seed, world, stream))
+
+
+def sync_gradients(state: TrainingState, parameters: Iterable[nn.Parameter]) -> None:
+    """Between a backward and its optimiser step (and before any gradient clipping): every gradient becomes its mean
+    over the data-parallel ranks. A no-op in one process."""
+    average_parameter_gradients(parameters, state.world)
+
+
+def sync_floats(state: TrainingState, values: dict[str, float]) -> dict[str, float]:
+    """Values every rank must agree on (logged losses, ADA's sign statistic) averaged over the ranks."""
+    return average_floats(values, state.world)
+
+
+def with_world(config: dict[str, Any], world: World) -> dict[str, Any]:
+    """A run's config with its number of processes when > 1: each rank draws its own batches, so a checkpoint of
+    another world size is another run (single-process configs keep their form)."""
+    return {**config, "world_size": world.world_size} if world.distributed else config
+
+
+def broadcast_modules(state: TrainingState) -> None:
+    """Rank 0's initial weights on every rank (equal already when built from one seed; this makes it a fact)."""
+    for module in state.modules.values():
+        broadcast_module(module, state.world)
 
 
 def _as_json(config: dict[str, Any]) -> dict[str, Any]:
@@ -58,18 +108,36 @@ def _as_json(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
 
+def _rank_streams(state: TrainingState) -> dict[str, Any]:
+    """The random streams that differ between ranks (weights, optimisers, history and ``extra`` do not)."""
+    return {"samplers": {"main": state.sampler.state_dict(),
+                         **{name: s.state_dict() for name, s in state.extra_samplers.items()}},
+            "torch_rng": torch.get_rng_state()}
+
+
+def _load_rank_streams(state: TrainingState, streams: dict[str, Any]) -> None:
+    state.sampler.load_state_dict(streams["samplers"]["main"])
+    for name, sampler in state.extra_samplers.items():
+        sampler.load_state_dict(streams["samplers"][name])
+    torch.set_rng_state(streams["torch_rng"].cpu())
+
+
 def save_checkpoint(path: Path, state: TrainingState, config: dict[str, Any]) -> None:
+    """Called on every rank (each one's streams are gathered); rank 0 alone writes."""
+    streams = gather_objects(_rank_streams(state), state.world)
+    if not state.world.is_rank0:
+        return
     payload = {
         "config": _as_json(config),
         "step": state.step,
         "modules": {name: module.state_dict() for name, module in state.modules.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
-        "samplers": {"main": state.sampler.state_dict(),
-                     **{name: s.state_dict() for name, s in state.extra_samplers.items()}},
-        "torch_rng": torch.get_rng_state(),
+        **streams[0],
         "history": state.history,
         "extra": state.extra,
     }
+    if state.world.distributed:
+        payload["ranks"] = streams
     save_torch(path, payload)
     log.info("checkpoint at step %d -> %s", state.step, path)
 
@@ -92,10 +160,7 @@ def try_resume(path: Path, state: TrainingState, config: dict[str, Any], iterati
         module.load_state_dict(payload["modules"][name])
     for name, optimizer in state.optimizers.items():
         optimizer.load_state_dict(payload["optimizers"][name])
-    state.sampler.load_state_dict(payload["samplers"]["main"])
-    for name, sampler in state.extra_samplers.items():
-        sampler.load_state_dict(payload["samplers"][name])
-    torch.set_rng_state(payload["torch_rng"].cpu())
+    _load_rank_streams(state, payload["ranks"][state.world.rank] if state.world.distributed else payload)
     state.step, state.history = int(payload["step"]), list(payload["history"])
     state.extra = dict(payload["extra"])
     log.info("resumed %s at step %d", path, state.step)
@@ -105,20 +170,35 @@ def try_resume(path: Path, state: TrainingState, config: dict[str, Any], iterati
 def train_steps(state: TrainingState, step_fn: Callable[[TrainingState], dict[str, float]], *, iterations: int,
                 log_every: int, checkpoint_every: int, checkpoint_path: Path, config: dict[str, Any],
                 desc: str) -> None:
-    """Run ``step_fn`` until ``state.step == iterations`` (resuming from ``checkpoint_path`` when it matches)."""
+    """Run ``step_fn`` until ``state.step == iterations`` (resuming from ``checkpoint_path`` when it matches).
+    Under torchrun every rank calls this; the history holds the ranks' mean values."""
+    config = with_world(config, state.world)
+    broadcast_modules(state)
     try_resume(checkpoint_path, state, config, iterations)
     for module in state.modules.values():
         module.train()
-    bar = tqdm(range(state.step, iterations), initial=state.step, total=iterations, desc=desc, mininterval=2.0)
+    bar = tqdm(range(state.step, iterations), initial=state.step, total=iterations, desc=desc, mininterval=2.0,
+               disable=not state.world.is_rank0)
     for _ in bar:
+        _share_buffers(state)
         losses = step_fn(state)
         state.step += 1
         if state.step % log_every == 0 or state.step == iterations:
-            state.history.append({"step": state.step, **{k: float(v) for k, v in losses.items()}})
+            losses = sync_floats(state, {k: float(v) for k, v in losses.items()})
+            state.history.append({"step": state.step, **losses})
             bar.set_postfix({k: f"{v:.3g}" for k, v in list(losses.items())[:4]}, refresh=False)
         if state.step % checkpoint_every == 0 and state.step < iterations:
+            _share_buffers(state)
             save_checkpoint(checkpoint_path, state, config)
+            barrier(state.world)  # every rank reads this file if the run is resumed: let rank 0 finish writing it
+    _share_buffers(state)  # the model and the checkpoint hold rank 0's statistics; so does every rank now
     save_checkpoint(checkpoint_path, state, config)
+    barrier(state.world)
+
+
+def _share_buffers(state: TrainingState) -> None:
+    for module in state.modules.values():
+        broadcast_buffers(module, state.world)
 
 
 @torch.no_grad()

@@ -11,6 +11,10 @@ steps, is augmented (:mod:`dtgan.gans.stylegan2.augment`).
 G has no lazy regulariser here (no path-length term, see :mod:`dtgan.gans.stylegan2.losses`), so its Adam uses the
 plain lr and betas. All randomness (batches, z, noise maps, fake labels, augmentations) comes from the sampler's
 seeded generator, which the checkpoint stores, so a resumed run continues exactly as an uninterrupted one.
+
+Under torchrun (:mod:`dtgan.gans.shared.training`) each rank draws batch_size / world_size reals and as many fakes,
+gradients are averaged over the ranks before every optimiser step, and ADA's sign statistic is the ranks' mean (as
+the official loop all-reduces it), so p stays the same on every rank.
 """
 
 from __future__ import annotations
@@ -22,14 +26,19 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from dtgan.gans.shared.data import BatchSampler, LabelledImages
+from dtgan.distributed import SINGLE, World
+from dtgan.gans.shared.data import LabelledImages
 from dtgan.gans.shared.training import (
     CHECKPOINT_NAME,
     TrainingState,
     ema_update,
+    rank_sampler,
     save_model,
     save_sample_grid,
+    sync_floats,
+    sync_gradients,
     train_steps,
+    with_world,
     write_history,
 )
 from dtgan.gans.stylegan2.augment import ada_adjust, augment
@@ -103,6 +112,7 @@ def _generator_step(state: TrainingState, labels: Tensor, batch: int, p: float) 
         loss, logs = generator_loss(discriminator(augment(fake, p, rng), fake_labels))
         state.optimizers["generator"].zero_grad(set_to_none=True)
         loss.backward()
+        sync_gradients(state, state.modules["generator"].parameters())
         state.optimizers["generator"].step()
     finally:
         discriminator.requires_grad_(True)
@@ -120,8 +130,9 @@ def _discriminator_step(
     loss, logs = discriminator_loss(real_logits, fake_logits)
     state.optimizers["discriminator"].zero_grad(set_to_none=True)
     loss.backward()
+    sync_gradients(state, discriminator.parameters())
     state.optimizers["discriminator"].step()
-    return logs, real_sign_mean(real_logits)
+    return logs, sync_floats(state, {"sign": real_sign_mean(real_logits)})["sign"]
 
 
 def _r1_step(state: TrainingState, real: Tensor, real_labels: Tensor, p: float, cfg: Stylegan2Config) -> float:
@@ -131,9 +142,10 @@ def _r1_step(state: TrainingState, real: Tensor, real_labels: Tensor, p: float, 
     penalty = r1_penalty(discriminator(augment(real, p, rng), real_labels), real)
     loss, _ = lazy_r1_loss(penalty, cfg.r1_gamma, cfg.r1_interval)
     state.optimizers["discriminator"].zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward()  # R1's double backward stays inside the rank; only the resulting weight gradients are averaged
+    sync_gradients(state, discriminator.parameters())
     state.optimizers["discriminator"].step()
-    return penalty.item()
+    return sync_floats(state, {"r1": penalty.item()})["r1"]  # logged: the ranks' mean
 
 
 def _ada_bookkeeping(state: TrainingState, sign: float, cfg: Stylegan2Config, adaptive: bool) -> None:
@@ -166,7 +178,7 @@ def make_step_fn(
         p = state.extra["ada_p"] if augment_mode == "ada" else 0.0
         index = state.sampler.next().to(images.device)
         real, real_labels = images[index], labels[index]
-        logs = _generator_step(state, labels, cfg.batch_size, p)
+        logs = _generator_step(state, labels, state.sampler.batch_size, p)  # this rank's share of the batch
         d_logs, sign = _discriminator_step(state, real, real_labels, labels, p)
         logs.update(d_logs)
         if cfg.r1_gamma > 0 and state.step % cfg.r1_interval == 0:
@@ -197,12 +209,14 @@ def run_config(cfg: Stylegan2Config, data: LabelledImages, augment_mode: str) ->
     }
 
 
-def training_state(cfg: Stylegan2Config, data: LabelledImages, device: torch.device) -> TrainingState:
+def training_state(cfg: Stylegan2Config, data: LabelledImages, device: torch.device,
+                   world: World = SINGLE) -> TrainingState:
     nets = build_networks(cfg, data.image_size, data.image_channels, data.num_classes, cfg.seed)
     nets = {name: to_device(net, device) for name, net in nets.items()}
     optimizers = make_optimizers(cfg, nets["generator"], nets["discriminator"])
-    sampler = BatchSampler(int(data.labels.shape[0]), cfg.batch_size, cfg.seed)
-    return TrainingState(modules=nets, optimizers=optimizers, sampler=sampler, extra=dict(INITIAL_EXTRA))
+    sampler = rank_sampler(int(data.labels.shape[0]), cfg.batch_size, cfg.seed, world, "stylegan2.batch_size")
+    return TrainingState(modules=nets, optimizers=optimizers, sampler=sampler, extra=dict(INITIAL_EXTRA),
+                         world=world)
 
 
 def write_samples(path: Path, sampler: Stylegan2Sampler) -> None:
@@ -213,13 +227,15 @@ def write_samples(path: Path, sampler: Stylegan2Sampler) -> None:
     save_sample_grid(path, sampler.sample(labels, seeds).cpu(), nrow=SAMPLES_PER_CLASS)
 
 
-def train_model(cfg: Stylegan2Config, data: LabelledImages, out_dir: Path, reports_dir: Path, *, augment: str) -> None:
+def train_model(cfg: Stylegan2Config, data: LabelledImages, out_dir: Path, reports_dir: Path, *, augment: str,
+                world: World = SINGLE) -> TrainingState:
     """Train (or resume) one model; writes out_dir/{model.pt, config.json, checkpoint.pt} and
-    reports_dir/{curves.csv, samples.png}."""
+    reports_dir/{curves.csv, samples.png} (rank 0 under torchrun); returns the
+    final training state."""
     check_augment(augment)
-    device = pick_device(cfg.device)
+    device = world.device(pick_device(cfg.device))
     out_dir, reports_dir = Path(out_dir), Path(reports_dir)
-    state = training_state(cfg, data, device)
+    state = training_state(cfg, data, device, world)
     images, labels = to_device(data.images, device), data.labels.to(device)
     log.info(
         "StyleGAN2 (augment=%s): %d images, %d classes, %d iterations on %s",
@@ -239,6 +255,8 @@ def train_model(cfg: Stylegan2Config, data: LabelledImages, out_dir: Path, repor
         config=run_config(cfg, data, augment),
         desc=f"stylegan2[{augment}]",
     )
+    if not world.is_rank0:
+        return state
     generator_ema = state.modules["generator_ema"]
     model_config = {
         "family": FAMILY,
@@ -255,8 +273,9 @@ def train_model(cfg: Stylegan2Config, data: LabelledImages, out_dir: Path, repor
             "discriminator": parameter_count(state.modules["discriminator"]),
         },
     }
-    save_model(out_dir, {GENERATOR_KEY: generator_ema}, model_config)
+    save_model(out_dir, {GENERATOR_KEY: generator_ema}, with_world(model_config, world))
     write_history(reports_dir / "curves.csv", state.history)
     sampler = Stylegan2Sampler(generator_ema, data.class_names, data.image_channels, data.image_size, device)
     write_samples(reports_dir / "samples.png", sampler)
     log.info("StyleGAN2 (augment=%s): final ADA p %.3f, r_t %.3f", augment, state.extra["ada_p"], state.extra["ada_rt"])
+    return state

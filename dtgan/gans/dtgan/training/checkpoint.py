@@ -39,9 +39,9 @@ def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: Ga
     resumes. ``world_size`` (recorded when > 1) is a result: each rank draws its own batch_size / world_size images
     from its own streams, so another number of processes trains on other batches. ``gan.amp`` is recorded when it
     is not "none": fp32 runs keep the config.json they had before mixed precision existed (same weights, same file),
-    while a bf16 / fp16 run is told apart and never resumes an fp32 checkpoint."""
+    while a bf16 / fp16 run is told apart and never resumes an fp32 checkpoint; ``gan.compile`` likewise."""
     config = {
-        "gan": as_dict(cfg, exclude=("amp",)),
+        "gan": as_dict(cfg, exclude=("amp", "compile")),
         "loss_weights": as_dict(weights),
         "variant": variant,
         "image_size": data.image_size,
@@ -53,6 +53,8 @@ def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: Ga
     }
     if cfg.amp != "none":
         config["amp"] = cfg.amp
+    if cfg.compile != "none":
+        config["compile"] = cfg.compile
     if world_size > 1:
         config["world_size"] = world_size
     return config

@@ -42,6 +42,7 @@ from dtgan.distributed import (
 )
 from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
+from dtgan.gans.dtgan.training.compile import compile_blocks
 from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.ema import update_ema
 from dtgan.gans.dtgan.training.objectives import (
@@ -144,6 +145,7 @@ def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device, wo
         msg = "gan.background_lr needs gan.warmup_resets_optimizers: true (its Adam groups start with the GAN phase)"
         raise ParamsError(msg)
     optimizers = build_optimizers(nets, cfg, warmup=cfg.warmup_iters > 0)
+    compile_blocks([getattr(nets, name) for name in MODULES], cfg.compile)  # after the EMA copy: training only
     return TrainingRun(nets, ema, optimizers, sampler, noise_generator, device, world=world, amp=cfg.amp,
                        scaler=grad_scaler(cfg.amp, device))
 

@@ -27,6 +27,7 @@ from dtgan.gans.dtgan.losses import (
     style_defect_reconstruction_loss,
     weighted_total,
 )
+from dtgan.gans.dtgan.training.compile import eager
 from dtgan.gans.dtgan.training.sampler import Batch
 
 Codes = tuple[Tensor, "Tensor | None"]  # (style (B,S), defect (B,fg,h,w) or None)
@@ -56,7 +57,7 @@ def discriminator_loss(
     x_real = batch.x.detach().clone().requires_grad_(True)
     # R1 in fp32 under gan.amp: its double backward squares small input gradients, which bf16/fp16 would round away
     # (a no-op outside autocast).
-    with torch.autocast(x_real.device.type, enabled=False):
+    with torch.autocast(x_real.device.type, enabled=False), eager():  # eager: compiled graphs lack double backward
         real = nets.discriminator(x_real, batch.y)
     terms: dict[str, Tensor | None] = {
         "adv_real": adversarial_loss(real.logit, target_is_real=True),
