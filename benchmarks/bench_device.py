@@ -32,7 +32,14 @@ from typing import Any
 
 import torch
 
-from benchmarks.bench_gan import PAPER, PAPER_IMAGE_SIZE, matmul_peak_gflops, random_data, synchronize
+from benchmarks.bench_gan import (
+    PAPER,
+    PAPER_IMAGE_SIZE,
+    count_iteration_flops,
+    matmul_peak_gflops,
+    random_data,
+    synchronize,
+)
 from dtgan.gans.dtgan.config import COMPILE_BACKENDS, GanConfig, LossWeights
 from dtgan.gans.dtgan.nets.build import build_nets
 from dtgan.gans.dtgan.training.loop import MODULES, build_run, train_iteration
@@ -132,8 +139,6 @@ def measure(cfg: GanConfig, image_size: int, device: torch.device, iters: int, r
 
 def count_flops(cfg: GanConfig, image_size: int) -> int:
     """FLOP of one fp32 GAN iteration (counted on the CPU: the count does not depend on the device)."""
-    from benchmarks.bench_gan import count_iteration_flops
-
     cfg = dataclasses.replace(cfg, warmup_iters=0, amp="none")
     data = random_data(image_size)
     nets = build_nets(cfg, "e", image_size, data.num_domains, data.num_products, seed=cfg.seed)
