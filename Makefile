@@ -1,15 +1,16 @@
 # Two entry points for a fresh machine (Python 3.11): `make repro` and `make test`.
-# The virtual environment is created and the project installed only when missing or when pyproject.toml changed.
+# The virtual environment is created and the project installed only when missing or when pyproject.toml or
+# constraints.txt (the exact versions the committed results were made with) changed.
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
 .PHONY: repro test lint profile-paper profile-default plots mtd
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 repro: $(STAMP)

@@ -95,9 +95,13 @@ def write_csv(path: str | Path, frame: Any) -> None:
 
 
 def save_torch(path: str | Path, obj: Any) -> None:
-    """torch.save atomically: a killed process never leaves a half-written checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """torch.save atomically: a killed process never leaves a half-written checkpoint.
+
+    Saved through a file object: given a path, torch.save names the zip archive after the (random) temporary file,
+    so rewriting identical tensors would change the bytes and the DVC hash.
+    """
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        torch.save(obj, handle)
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:

@@ -13,6 +13,7 @@ from dtgan.gans.dtgan.config import LossWeights
 from dtgan.gans.dtgan.losses import (
     adversarial_loss,
     background_classification_loss,
+    code_imle_loss,
     cycle_loss,
     defect_reconstruction_loss,
     diversity_loss,
@@ -135,12 +136,34 @@ def test_lambda_ds_linear_decay_matches_stargan_decrement():
         lambda_ds_at(-1, 1.0, 10)
 
 
+def test_code_imle_pulls_only_the_nearest_candidate_of_each_target():
+    style_target = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    defect_target = torch.zeros(2, 1, 2, 2)
+    # K=3 candidates per row; row 0's nearest is candidate 1 (distance 0.1 + 0), row 1's is candidate 2 (0.5 + 0.2)
+    style = torch.tensor([[[5.0, 5.0], [3.0, 3.0]], [[0.1, 0.1], [0.0, 0.0]], [[2.0, 2.0], [0.5, 0.5]]],
+                         requires_grad=True)
+    defect = torch.zeros(3, 2, 1, 2, 2)
+    defect[2, 1] = 0.2
+    defect.requires_grad_(True)
+    loss = code_imle_loss(style, defect, style_target, defect_target)
+    assert loss.item() == pytest.approx(((0.1 + 0.0) + (0.5 + 0.2)) / 2)
+    loss.backward()
+    pulled = style.grad.abs().flatten(2).sum(2) > 0  # (K, B): which candidate of each row gets a gradient
+    assert pulled.tolist() == [[False, False], [True, False], [False, True]]
+    assert code_imle_loss(style.detach(), None, style_target, None).item() == pytest.approx((0.1 + 0.5) / 2)
+    with pytest.raises(ValueError, match="both be given"):
+        code_imle_loss(style, defect, style_target, None)
+    with pytest.raises(ValueError, match="candidates must be"):
+        code_imle_loss(style[0], None, style_target, None)
+
+
 def test_weight_tables_use_loss_weights():
     w = LossWeights(lambda_fg=0.3, lambda_bg=0.4, lambda_ds=2.0)
     expected = {"adv_real": 1.0, "adv_fake": 1.0, "r1": 5.0, "fg": 0.3, "bg": 0.4}
     assert discriminator_weights(w, lambda_reg=5.0) == expected
     g = generator_weights(w, step=5, ds_decay_iters=10)
     assert g["ds"] == pytest.approx(1.0) and g["fg"] == 0.3 and g["bg"] == 0.4
+    assert g["imle"] == 0.0 and generator_weights(LossWeights(lambda_imle=2.0), 0, 10)["imle"] == 2.0
 
 
 # --- label conventions of the objectives, with stand-in networks whose classifier logits are fixed ---------------

@@ -141,7 +141,7 @@ def test_warmup_trains_g_e_and_d_classifiers_but_not_m(gan_data):
     run = _run(cfg, gan_data)
     before = {name: _params(getattr(run.nets, name)) for name in ("generator", "mapping", "encoder", "discriminator")}
     losses = [train_iteration(run, cfg, LossWeights()) for _ in range(2)]
-    assert run.step == 2 and all(set(step) == {"warmup/cyc", "warmup/d_rec", "warmup/fg", "warmup/bg",
+    assert run.step == 2 and all(set(step) == {"warmup/cyc", "warmup/d_rec", "warmup/fg", "warmup/bg", "warmup/imle",
                                                "warmup/total"} for step in losses)
     assert torch.equal(before["mapping"], _params(run.nets.mapping))  # M only learns adversarially
     for name in ("generator", "encoder", "discriminator"):
@@ -150,6 +150,16 @@ def test_warmup_trains_g_e_and_d_classifiers_but_not_m(gan_data):
     assert torch.equal(_head(before["discriminator"], run), run.nets.discriminator.logits.weight.detach().flatten())
     gan_step = train_iteration(run, cfg, LossWeights())
     assert gan_step["lambda_ds"] == LossWeights().lambda_ds  # the λ_ds schedule starts after the warm-up
+
+
+def test_lambda_imle_trains_m_in_the_warmup_and_logs_its_term(gan_data):
+    cfg, weights = tiny_cfg(warmup_iters=1, iterations=1), LossWeights(lambda_imle=1.0)
+    run = _run(cfg, gan_data)
+    before = _params(run.nets.mapping)
+    warm = train_iteration(run, cfg, weights)
+    assert warm["warmup/imle"] > 0 and not torch.equal(before, _params(run.nets.mapping))
+    gan_step = train_iteration(run, cfg, weights)
+    assert gan_step["g_latent/imle"] > 0 and gan_step["g_reference/imle"] == 0  # latent step only
 
 
 def _params(module: torch.nn.Module) -> torch.Tensor:

@@ -62,6 +62,8 @@ class GanConfig:
     # noise leaves M's spatial defect code z-independent until the weights have grown, which a few hundred CPU
     # iterations do not do: the latent-guided outputs then hardly vary with z.
     noise_init: float = field_spec(0.0, low=0)
+    # Codes M draws per reference for lambda_imle's nearest-neighbour match (not the paper: no such term there).
+    imle_samples: int = field_spec(8, low=1)
     beta1: float = field_spec(0.0, low=0, high=1, high_open=True)
     beta2: float = field_spec(0.99, low=0, high=1, high_open=True)
     weight_decay: float = field_spec(1e-4, low=0)
@@ -107,3 +109,7 @@ class LossWeights:
     # or E): the anchor output, the source rendered as Normal, must be the source itself whatever the style, so that
     # the defect code alone changes the image and the background path carries the source (README).
     lambda_anchor: float = field_spec(0.0, low=0)
+    # NOT a term of the paper (0 there): conditional IMLE of M's codes on E's codes of the batch's references (each
+    # reference pulls the nearest of gan.imle_samples codes M draws for its domain), in the warm-up and in the latent
+    # G step. M otherwise learns only from D through G, which a few hundred CPU iterations leave at one mark (README).
+    lambda_imle: float = field_spec(0.0, low=0)

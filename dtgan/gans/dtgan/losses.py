@@ -113,6 +113,27 @@ def background_classification_loss(bg_logits: Tensor, products: Tensor) -> Tenso
     return F.cross_entropy(bg_logits, products)
 
 
+def code_imle_loss(style_candidates: Tensor, defect_candidates: Tensor | None, style_target: Tensor,
+                   defect_target: Tensor | None) -> Tensor:
+    """NOT a DT-GAN term (``lambda_imle``, 0 in the paper): conditional IMLE (Li & Malik 2019) of M's codes on E's.
+
+    ``*_candidates`` hold K codes per target row, shape (K, B, ...); each target (B, ...) pulls only its nearest
+    candidate (mean L1 over the style plus mean L1 over the defect code), so M learns to cover every real code
+    rather than their mean. Returns the mean over rows of that nearest distance.
+    """
+    if (defect_candidates is None) != (defect_target is None):
+        msg = "code_imle_loss: defect_candidates and defect_target must both be given or both be None"
+        raise ValueError(msg)
+    if style_candidates.dim() != style_target.dim() + 1 or style_candidates.shape[1:] != style_target.shape:
+        msg = (f"code_imle_loss: candidates must be (K, *target shape); got {tuple(style_candidates.shape)} for "
+               f"targets {tuple(style_target.shape)}")
+        raise ValueError(msg)
+    distance = (style_candidates - style_target).abs().flatten(2).mean(dim=2)  # (K, B)
+    if defect_candidates is not None:
+        distance = distance + (defect_candidates - defect_target).abs().flatten(2).mean(dim=2)
+    return distance.min(dim=0).values.mean()
+
+
 # Terms that are maximised (subtracted) in the objective they appear in.
 SUBTRACTED_TERMS = frozenset({"ds"})
 

@@ -17,6 +17,7 @@ from dtgan.gans.dtgan.losses import (
     adversarial_loss,
     anchor_identity_loss,
     background_classification_loss,
+    code_imle_loss,
     cycle_loss,
     defect_reconstruction_loss,
     diversity_loss,
@@ -44,6 +45,19 @@ def latent_codes(nets: Any, batch: Batch, noise_generator: torch.Generator | Non
 def reference_codes(nets: Any, batch: Batch) -> CodePair:
     """E_y~(x_ref), E_y~(x_ref2): reference-guided target codes (two references of the target domain)."""
     return nets.encoder(batch.x_ref, batch.y_trg), nets.encoder(batch.x_ref2, batch.y_trg)
+
+
+def mapping_imle_loss(nets: Any, batch: Batch, samples: int, noise_generator: torch.Generator) -> Tensor:
+    """``lambda_imle``'s term (not the paper's): each reference's E code (detached: E learns from its own terms) pulls
+    the nearest of ``samples`` codes M draws for the reference's domain from fresh z (drawn from ``noise_generator``,
+    which checkpoints record)."""
+    with torch.no_grad():
+        style_ref, defect_ref = nets.encoder(batch.x_ref, batch.y_trg)
+    rows = batch.y_trg.size(0)
+    z = torch.randn(samples * rows, nets.mapping.latent_dim, generator=noise_generator, device=batch.y_trg.device)
+    style, defect = nets.mapping(z, batch.y_trg.repeat(samples), noise_generator=noise_generator)
+    return code_imle_loss(style.view(samples, *style_ref.shape),
+                          None if defect is None else defect.view(samples, *defect_ref.shape), style_ref, defect_ref)
 
 
 def _optional(fn: Callable[[Tensor, Tensor], Tensor], logits: Tensor | None, labels: Tensor) -> Tensor | None:
@@ -100,9 +114,10 @@ def _source_codes_and_cycle(nets: Any, batch: Batch, x_fake: Tensor) -> tuple[Co
 
 
 def generator_loss(
-    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float]
+    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float], imle: Tensor | None = None
 ) -> tuple[Tensor, dict[str, float]]:
-    """L_G = BCE(D_y~(x_f),1) + L_sd_rec - λ_ds L_ds + L_cyc + L_d_rec + CE(FG_cls(x_f), y~) + CE(BG_cls(x_f), p).
+    """L_G = BCE(D_y~(x_f),1) + L_sd_rec - λ_ds L_ds + L_cyc + L_d_rec + CE(FG_cls(x_f), y~) + CE(BG_cls(x_f), p),
+    plus the non-paper terms src, anchor and ``imle`` (mapping_imle_loss's value, given in the latent step only).
 
     G encodes each image once (source, fake) and decodes it as often as needed: the same values and gradients as
     running G from pixels every time, at a fraction of the encoder passes."""
@@ -127,6 +142,7 @@ def generator_loss(
         "src": source_consistency_loss(batch.x, x_fake) if weights["src"] else None,
         "anchor": _anchor_identity(nets.generator, batch, features, style_trg, defect_trg) if weights["anchor"]
         else None,
+        "imle": imle,
     }
     return weighted_total(terms, weights)
 
@@ -152,15 +168,18 @@ def _defect_reconstruction(
     return defect_reconstruction_loss(fg_real, defect_src, fg_fake, defect_trg)
 
 
-def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float]) -> tuple[Tensor, dict[str, float]]:
+def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float],
+                imle: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
     """Non-adversarial warm-up objective (gan.warmup_iters; not in the paper, which starts adversarially).
 
     Only terms of the paper's own losses that need no translated image:
     - cyc: L1(x, G(x, E_y(x))), the target of L_cyc with the translation x_f replaced by x itself, so G learns
       to rebuild backgrounds and E learns source codes;
     - d_rec: L1(FG_G(x), D_E,y(x)), the real-image half of L_d_rec (with the anchor rule: FG_G(normal) -> 0);
-    - fg, bg: D's FG/BG classifiers on real images (D's half of L_FG and L_BG).
-    G/E terms and D terms touch disjoint parameters, so one backward serves both.
+    - fg, bg: D's FG/BG classifiers on real images (D's half of L_FG and L_BG);
+    - imle (not the paper's, like the warm-up itself): mapping_imle_loss's value when lambda_imle is set, so M
+      starts the GAN phase drawing codes like E's instead of untrained.
+    G/E, M and D terms touch disjoint parameters, so one backward serves all.
     """
     style_src, defect_src = nets.encoder(batch.x, batch.y)
     features = nets.generator.encode_features(batch.x)
@@ -171,6 +190,7 @@ def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float]) -> tuple[Ten
         "d_rec": pop_out_consistency(nets.generator.split(features)[1], defect_src) if has_pop_out else None,
         "fg": _optional(foreground_classification_loss, real.fg_logits, batch.y),
         "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
+        "imle": imle,
     }
     if weights["anchor"]:  # the target styles of the references, as the GAN phase's reference step sees them
         style_ref = nets.encoder(batch.x_ref, batch.y_trg)[0].detach()

@@ -43,10 +43,11 @@ def generator_weights(weights: LossWeights, step: int, ds_decay_iters: int) -> d
         "bg": weights.lambda_bg,
         "src": weights.lambda_src,
         "anchor": weights.lambda_anchor,
+        "imle": weights.lambda_imle,
     }
 
 
 def warmup_weights(weights: LossWeights) -> dict[str, float]:
     """Weights of the warm-up terms: the paper's own λ of the losses they come from."""
     return {"cyc": weights.lambda_cyc, "d_rec": weights.lambda_d_rec, "fg": weights.lambda_fg, "bg": weights.lambda_bg,
-            "anchor": weights.lambda_anchor}
+            "anchor": weights.lambda_anchor, "imle": weights.lambda_imle}
