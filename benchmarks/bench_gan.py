@@ -1,6 +1,6 @@
 """Benchmark one DT-GAN training iteration (2 D steps + 2 G steps + EMA): ms/iteration, FLOP/s, peak memory.
 
-python -m benchmarks.bench_gan --profile default --params params.yaml   # gan section + data.image_size of params
+python -m benchmarks.bench_gan --profile default --params params.yaml   # gan section, image size, loss weights
 python -m benchmarks.bench_gan --profile paper                             # batch 4, 128 px, max_channels 512
 python -m benchmarks.bench_gan --image-size 64 --max-channels 64 --batch-size 8 --iters 5
 
@@ -24,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.loop import build_run, train_iteration
-from dtgan.params import load_section, read_params
+from dtgan.params import load_section, load_top_level, read_params
 from dtgan.runtime import setup_logging
 
 log = logging.getLogger(__name__)
@@ -69,21 +69,23 @@ def count_iteration_flops(run: object, cfg: GanConfig, weights: LossWeights) -> 
 
 
 def bench(cfg: GanConfig, variant: str, image_size: int, iters: int,
-          device: torch.device = torch.device("cpu")) -> dict:
+          device: torch.device = torch.device("cpu"), weights: LossWeights | None = None) -> dict:
+    """``weights``: the loss weights (the non-paper terms change the cost of a step); default the paper's."""
     from dtgan.gans.dtgan.nets.build import build_nets
 
     data = random_data(image_size)
     nets = build_nets(cfg, variant, image_size, data.num_domains, data.num_products, seed=cfg.seed)
     params = sum(p.numel() for n in ("generator", "mapping", "encoder", "discriminator")
                  for p in getattr(nets, n).parameters())
-    weights = LossWeights()
+    weights = weights or LossWeights()
     gan_cfg = dataclasses.replace(cfg, warmup_iters=0)  # a GAN iteration, never a (much cheaper) warm-up step
     run = build_run(gan_cfg, data, nets, device)
     flops = count_iteration_flops(run, gan_cfg, weights)  # also the warm-up iteration of the timing
     seconds = _seconds_per_step(run, gan_cfg, weights, iters)
     result = {
         "variant": variant, "image_size": image_size, "batch_size": cfg.batch_size,
-        "max_channels": cfg.max_channels, "parameters": params, "ms_per_iteration": 1000 * seconds,
+        "max_channels": cfg.max_channels, "imle_samples": cfg.imle_samples,
+        "loss_weights": dataclasses.asdict(weights), "parameters": params, "ms_per_iteration": 1000 * seconds,
         "gflop_per_iteration": flops / 1e9, "achieved_gflops": flops / seconds / 1e9,
     }
     if cfg.warmup_iters > iters:  # a fresh run is in its warm-up phase; one untimed step, then `iters` timed ones
@@ -121,6 +123,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fg-channels", type=int, default=None)
     parser.add_argument("--mapping-hidden", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--imle-samples", type=int, default=None)
     parser.add_argument("--variant", default="e")
     parser.add_argument("--iters", type=int, default=5)
     return parser.parse_args(argv)
@@ -135,7 +138,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[GanConfig, int]:
     else:
         cfg, image_size = GanConfig(), args.image_size or 64
     overrides = {"max_channels": args.max_channels, "fg_channels": args.fg_channels,
-                 "batch_size": args.batch_size, "mapping_hidden": args.mapping_hidden}
+                 "batch_size": args.batch_size, "mapping_hidden": args.mapping_hidden,
+                 "imle_samples": args.imle_samples}
     return dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None}), image_size
 
 
@@ -143,7 +147,10 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
     args = parse_args(argv)
     cfg, image_size = config_from_args(args)
-    result = bench(cfg, args.variant, image_size, args.iters)
+    # The default profile times the params file's loss weights (lambda_imle, lambda_src ... cost time); the paper's
+    # and the custom profile the paper's weights.
+    weights = load_top_level(LossWeights, args.params) if args.profile == "default" else LossWeights()
+    result = bench(cfg, args.variant, image_size, args.iters, weights=weights)
     result["matmul_peak_gflops"] = matmul_peak_gflops()
     result["fraction_of_peak"] = result["achieved_gflops"] / result["matmul_peak_gflops"]
     log.info("%s", json.dumps(result, indent=2))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from dtgan.errors import UserError
-from dtgan.runtime import setup_logging
+from dtgan.runtime import reuse_freed_memory, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ def run_stage(body: Callable[[argparse.Namespace], None], parser: argparse.Argum
     """Parse ``argv`` (None: the command line), run ``body``; a user error exits 2 with a one-line message."""
     args = parser.parse_args(argv)
     setup_logging()
+    if argv is None:  # a stage process of its own (tests calling main(argv) keep their process's allocator)
+        reuse_freed_memory()
     try:
         body(args)
     except UserError as exc:

@@ -1,13 +1,15 @@
-"""Process-level helpers: device choice, seeding, logging and atomic file writes."""
+"""Process-level helpers: device choice, seeding, logging, the allocator setting and atomic file writes."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import logging
 import os
 import random
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +61,29 @@ def derive_seed(*parts: object) -> int:
 def setup_logging(level: int = logging.INFO) -> None:
     """Log to stderr with timestamps; stages call this once in main()."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+# glibc's mallopt parameters (malloc.h).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+REUSE_THRESHOLD_BYTES = 1 << 30
+
+
+def reuse_freed_memory(threshold_bytes: int = REUSE_THRESHOLD_BYTES) -> bool:
+    """Let glibc keep freed blocks up to ``threshold_bytes`` for reuse instead of returning them to the OS.
+
+    By default glibc serves every block above 32 MB (the ceiling of its dynamic mmap threshold) with a fresh mmap
+    and unmaps it on free, so each batch of large tensors is page-faulted in anew: ``evaluate`` spent 14 of its 27 s
+    in the kernel. With this setting it took 17.8 s instead of 26.6 s (peak RSS 1.59 instead of 1.46 GB); GAN and
+    classifier training, whose tensors are small, are unchanged (measured; README "Budgets"). Returns whether the
+    setting took effect (False off glibc, e.g. macOS or musl, where nothing is changed).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, threshold_bytes)) and bool(mallopt(M_TRIM_THRESHOLD, threshold_bytes))
 
 
 @contextlib.contextmanager

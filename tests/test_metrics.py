@@ -23,7 +23,14 @@ from dtgan.metrics.frechet import (
 )
 from dtgan.metrics.kid import kernel_distance, mmd2_unbiased, polynomial_kernel
 from dtgan.metrics.memorisation import nearest_real_table, save_nearest_neighbour_grid
-from dtgan.metrics.quality import diversity_l1, outside_defect_mask, psnr, ssim
+from dtgan.metrics.quality import (
+    diversity_l1,
+    gaussian_blur_valid,
+    gaussian_window_1d,
+    outside_defect_mask,
+    psnr,
+    ssim,
+)
 from dtgan.metrics.values import EFFNET_LITE0, HEADLINE_METRIC, INCEPTION_FID, NotComputed, json_ready
 from dtgan.pretrained import LITE0_SHA256_PREFIX, lite0_weights_path, sha256_of
 
@@ -287,6 +294,17 @@ def test_ssim_known_values():
     noise = np.random.default_rng(3).normal(0, 1, a.shape)
     scores = [ssim(a, np.clip(a + s * noise, 0, 255).astype(np.uint8)) for s in (5, 25, 60)]
     assert (scores[0] > scores[1]).all() and (scores[1] > scores[2]).all() and (scores[2] > 0).all()
+
+
+def test_separable_ssim_blur_equals_the_2d_gaussian_window():
+    g = gaussian_window_1d()
+    assert g.sum().item() == pytest.approx(1.0) and g.numel() == 11
+    t = torch.from_numpy(np.random.default_rng(4).uniform(0, 255, (2, 3, 20, 17)))
+    window = torch.outer(g, g).expand(3, 1, 11, 11)
+    expected = torch.nn.functional.conv2d(t, window, groups=3)
+    got = gaussian_blur_valid(t, g)
+    assert got.shape == (2, 3, 10, 7)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12, atol=1e-9)
 
 
 def test_diversity_l1_known_values():

@@ -1,14 +1,16 @@
-"""Atomic writers in dtgan.runtime: outputs are replaced whole and identical content gives identical bytes."""
+"""dtgan.runtime: atomic writers replace outputs whole and give identical bytes for identical content; the allocator
+setting of stage processes takes effect."""
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from dtgan.runtime import save_torch, write_json
+from dtgan.runtime import reuse_freed_memory, save_torch, write_json
 
 
 def _md5(path: Path) -> str:
@@ -42,3 +44,8 @@ def test_write_json_sorts_keys(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     write_json(path, {"b": 1, "a": 2})
     assert path.read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_reuse_freed_memory_takes_effect_on_glibc() -> None:
+    assert reuse_freed_memory() is True

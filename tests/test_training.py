@@ -22,7 +22,9 @@ from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoin
 from dtgan.gans.dtgan.training.data import gan_training_data
 from dtgan.gans.dtgan.training.ema import update_ema
 from dtgan.gans.dtgan.training.loop import build_run, train, train_iteration, trainable_only
+from dtgan.gans.dtgan.training.objectives import warmup_loss
 from dtgan.gans.dtgan.training.sampler import GanBatchSampler, augment, crop_box
+from dtgan.gans.dtgan.training.schedules import warmup_weights
 
 TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
         "batch_size": 2, "warmup_iters": 0, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3,
@@ -160,6 +162,16 @@ def test_lambda_imle_trains_m_in_the_warmup_and_logs_its_term(gan_data):
     assert warm["warmup/imle"] > 0 and not torch.equal(before, _params(run.nets.mapping))
     gan_step = train_iteration(run, cfg, weights)
     assert gan_step["g_latent/imle"] > 0 and gan_step["g_reference/imle"] == 0  # latent step only
+
+
+def test_lambda_anchor_in_the_warmup_uses_the_references_codes(gan_data):
+    # batch 12 of a class-balanced sampler: Normal sources in it (the anchor term needs them)
+    cfg, weights = tiny_cfg(warmup_iters=1, iterations=1, batch_size=12), LossWeights(lambda_anchor=1.0)
+    run = _run(cfg, gan_data)
+    assert train_iteration(run, cfg, weights)["warmup/anchor"] > 0
+    batch = run.sampler.next_batch()
+    with pytest.raises(ValueError, match="needs the references' codes"):
+        warmup_loss(run.nets, batch, warmup_weights(weights))
 
 
 def _params(module: torch.nn.Module) -> torch.Tensor:

@@ -78,11 +78,21 @@ def psnr(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> np.nda
         return 10.0 * np.log10(DATA_RANGE**2 / mse)
 
 
-def _gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
+def gaussian_window_1d(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
+    """Normalised 1-D Gaussian (float64); SSIM's 2-D window is its outer product with itself."""
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(3, 1, size, size).contiguous()
+    return g / g.sum()
+
+
+def gaussian_blur_valid(t: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """'valid' filtering of each channel of ``t`` (N, C, H, W) with the 2-D window outer(g, g), done as two 1-D
+    passes: equal to the 2-D convolution up to float64 rounding, at 2k instead of k^2 multiplications per pixel
+    (the 11x11 2-D version was most of evaluate's SSIM time)."""
+    channels, k = t.shape[1], g.numel()
+    rows = g.view(1, 1, k, 1).expand(channels, 1, k, 1)
+    cols = g.view(1, 1, 1, k).expand(channels, 1, 1, k)
+    return F.conv2d(F.conv2d(t, rows, groups=channels), cols, groups=channels)
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -93,10 +103,10 @@ def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise ValueError(msg)
     x = torch.from_numpy(a).permute(0, 3, 1, 2).double()
     y = torch.from_numpy(b).permute(0, 3, 1, 2).double()
-    win = _gaussian_window()
+    g = gaussian_window_1d()
 
     def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, win, groups=3)
+        return gaussian_blur_valid(t, g)
 
     mu_x, mu_y = blur(x), blur(y)
     var_x = blur(x * x) - mu_x**2

@@ -111,5 +111,6 @@ class LossWeights:
     lambda_anchor: float = field_spec(0.0, low=0)
     # NOT a term of the paper (0 there): conditional IMLE of M's codes on E's codes of the batch's references (each
     # reference pulls the nearest of gan.imle_samples codes M draws for its domain), in the warm-up and in the latent
-    # G step. M otherwise learns only from D through G, which a few hundred CPU iterations leave at one mark (README).
+    # G step. M otherwise learns only from D through G and starts the GAN phase untrained; with it, latent outputs
+    # are recognised as their domain more often, though each domain still shows one mark for every z (README).
     lambda_imle: float = field_spec(0.0, low=0)

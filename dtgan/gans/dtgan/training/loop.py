@@ -195,19 +195,24 @@ def _optimise(run: TrainingRun, names: tuple[str, ...], loss_fn: Callable[[], tu
     return average_floats(logged, run.world)
 
 
-def _imle_term(run: TrainingRun, cfg: GanConfig, batch: Any, weights: LossWeights) -> torch.Tensor | None:
-    """lambda_imle's term of this step, or None when it is off (the paper)."""
+def _imle_term(run: TrainingRun, cfg: GanConfig, batch: Any, weights: LossWeights,
+               targets: Any) -> torch.Tensor | None:
+    """lambda_imle's term of this step on the references' E codes ``targets``, or None when it is off (the paper)."""
     if not weights.lambda_imle:
         return None
-    return mapping_imle_loss(run.nets, batch, cfg.imle_samples, run.noise_generator)
+    return mapping_imle_loss(run.nets, batch, targets, cfg.imle_samples, run.noise_generator)
 
 
 def warmup_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> dict[str, float]:
     """One warm-up step (G, E and D's classifiers, see objectives.warmup_loss) and the EMA update."""
     batch = run.sampler.next_batch().to(run.device)
+    reference = None
+    if weights.lambda_imle or weights.lambda_anchor:  # one E pass over the references serves both terms
+        with torch.no_grad():
+            reference = run.nets.encoder(batch.x_ref, batch.y_trg)
     names = ("generator", "encoder", "discriminator") + (("mapping",) if weights.lambda_imle else ())
     logged = _optimise(run, names, lambda: warmup_loss(run.nets, batch, warmup_weights(weights),
-                                                       _imle_term(run, cfg, batch, weights)))
+                                                       _imle_term(run, cfg, batch, weights, reference), reference))
     update_ema(run.nets, run.ema, cfg.ema_beta)
     run.step += 1
     return {f"warmup/{k}": v for k, v in logged.items()}
@@ -230,8 +235,9 @@ def train_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> d
     d_ref = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, ref_codes, d_w))
     g_lat = _optimise(
         run, ("generator", "mapping", "encoder"),
+        # E is unchanged since ref_codes (only D stepped), so they are the IMLE targets without a second E pass.
         lambda: generator_loss(nets, batch, latent_codes(nets, batch, run.noise_generator), g_w,
-                               _imle_term(run, cfg, batch, weights)),
+                               _imle_term(run, cfg, batch, weights, ref_codes)),
     )
     g_ref = _optimise(run, ("generator",), lambda: generator_loss(nets, batch, reference_codes(nets, batch), g_w))
     update_ema(nets, run.ema, cfg.ema_beta)

@@ -47,12 +47,12 @@ def reference_codes(nets: Any, batch: Batch) -> CodePair:
     return nets.encoder(batch.x_ref, batch.y_trg), nets.encoder(batch.x_ref2, batch.y_trg)
 
 
-def mapping_imle_loss(nets: Any, batch: Batch, samples: int, noise_generator: torch.Generator) -> Tensor:
-    """``lambda_imle``'s term (not the paper's): each reference's E code (detached: E learns from its own terms) pulls
-    the nearest of ``samples`` codes M draws for the reference's domain from fresh z (drawn from ``noise_generator``,
-    which checkpoints record)."""
-    with torch.no_grad():
-        style_ref, defect_ref = nets.encoder(batch.x_ref, batch.y_trg)
+def mapping_imle_loss(nets: Any, batch: Batch, targets: Codes, samples: int,
+                      noise_generator: torch.Generator) -> Tensor:
+    """``lambda_imle``'s term (not the paper's): each reference's E code in ``targets`` (E_y~(x_ref), computed by the
+    caller without gradients: E learns from its own terms) pulls the nearest of ``samples`` codes M draws for the
+    reference's domain from fresh z (drawn from ``noise_generator``, which checkpoints record)."""
+    style_ref, defect_ref = targets
     rows = batch.y_trg.size(0)
     z = torch.randn(samples * rows, nets.mapping.latent_dim, generator=noise_generator, device=batch.y_trg.device)
     style, defect = nets.mapping(z, batch.y_trg.repeat(samples), noise_generator=noise_generator)
@@ -168,17 +168,20 @@ def _defect_reconstruction(
     return defect_reconstruction_loss(fg_real, defect_src, fg_fake, defect_trg)
 
 
-def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float],
-                imle: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float], imle: Tensor | None = None,
+                reference: Codes | None = None) -> tuple[Tensor, dict[str, float]]:
     """Non-adversarial warm-up objective (gan.warmup_iters; not in the paper, which starts adversarially).
 
-    Only terms of the paper's own losses that need no translated image:
+    Terms that need no translated image: the paper's own losses (cyc, d_rec, fg, bg) and the CPU default's non-paper
+    terms (imle, anchor), each at its weight:
     - cyc: L1(x, G(x, E_y(x))), the target of L_cyc with the translation x_f replaced by x itself, so G learns
       to rebuild backgrounds and E learns source codes;
     - d_rec: L1(FG_G(x), D_E,y(x)), the real-image half of L_d_rec (with the anchor rule: FG_G(normal) -> 0);
     - fg, bg: D's FG/BG classifiers on real images (D's half of L_FG and L_BG);
-    - imle (not the paper's, like the warm-up itself): mapping_imle_loss's value when lambda_imle is set, so M
-      starts the GAN phase drawing codes like E's instead of untrained.
+    - imle (not the paper's): mapping_imle_loss's value when lambda_imle is set, so M starts the GAN phase drawing
+      codes like E's instead of untrained;
+    - anchor (not the paper's): G(x, s_ref, 0) = x for Normal sources, with ``reference`` = E_y~(x_ref) computed by
+      the caller without gradients (the styles the GAN phase's reference step uses).
     G/E, M and D terms touch disjoint parameters, so one backward serves all.
     """
     style_src, defect_src = nets.encoder(batch.x, batch.y)
@@ -192,7 +195,9 @@ def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float],
         "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
         "imle": imle,
     }
-    if weights["anchor"]:  # the target styles of the references, as the GAN phase's reference step sees them
-        style_ref = nets.encoder(batch.x_ref, batch.y_trg)[0].detach()
-        terms["anchor"] = _anchor_identity(nets.generator, batch, features, style_ref, defect_src)
+    if weights["anchor"]:
+        if reference is None:
+            msg = "warmup_loss: lambda_anchor needs the references' codes (reference=E_y~(x_ref))"
+            raise ValueError(msg)
+        terms["anchor"] = _anchor_identity(nets.generator, batch, features, reference[0], defect_src)
     return weighted_total(terms, weights)
