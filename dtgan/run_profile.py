@@ -50,6 +50,14 @@ def profile_run_params(name: str, params_path: Path) -> dict:
     return params
 
 
+def drop_committed_reports(tree: Path) -> None:
+    """Remove the worktree's git-tracked reports/ (the default run's, and earlier profile runs' under reports/<name>/)
+    before its `dvc repro`, so that reports/ afterwards holds only what this run wrote: copied whole, the committed
+    files the profile's stages do not produce (e.g. the default's classifier cells at its own scales) would pass for
+    this run's."""
+    shutil.rmtree(tree / "reports", ignore_errors=True)
+
+
 def run(name: str, keep: bool) -> Path:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout.strip()
@@ -63,6 +71,7 @@ def run(name: str, keep: bool) -> Path:
     try:
         params = profile_run_params(name, tree / "params.yaml")
         (tree / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        drop_committed_reports(tree)
         started = datetime.datetime.now(datetime.UTC)
         dvc = str(Path(sys.executable).parent / "dvc")
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}

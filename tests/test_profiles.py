@@ -115,3 +115,14 @@ def test_paper_baselines_are_the_official_recipes(paper):
     assert (paper["stylegan2"].channel_base, paper["stylegan2"].r1_gamma) == (32768, 10.0)
     assert (paper["biggan"].channels, paper["biggan"].batch_size) == (96, 2048)
     assert (paper["mokady"].code_channels, paper["mokady"].separate_channels, paper["mokady"].lr) == (512, 25, 2e-4)
+
+
+def test_profile_run_starts_without_the_committed_reports(tmp_path):
+    from dtgan.run_profile import drop_committed_reports
+
+    stale = tmp_path / "reports" / "classifier" / "latent_N20_trad.json"  # a default-run cell, not the profile's
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    (tmp_path / "params.yaml").write_text("x: 1")
+    drop_committed_reports(tmp_path)
+    assert not (tmp_path / "reports").exists() and (tmp_path / "params.yaml").exists()
