@@ -331,7 +331,7 @@ def test_build_nets_reads_only_architecture_keys_of_gan_config():
     recorder = _RecordingConfig(cfg)
     nets = build_nets(recorder, "e", 32, K, 2, seed=0)
     architecture = {"max_channels", "fg_channels", "style_dim", "latent_dim", "mapping_hidden", "encoder_norm",
-                    "fg_relative", "noise_init", "defect_start_size"}
+                    "fg_relative", "noise_init", "noise_init_max_size", "defect_start_size"}
     assert recorder.read == architecture
     assert nets.mapping.shared[0].in_features == 5 and nets.mapping.shared[0].out_features == 24
     assert nets.encoder.unshared[0].out_features == 8 and nets.discriminator.bg_cls.out_features == 2
@@ -467,3 +467,23 @@ def test_defect_start_size_must_be_a_listed_power_of_two():
     assert load_section(GanConfig, {"gan": {"defect_start_size": 4}}, "gan").defect_start_size == 4
     with pytest.raises(ParamsError, match="gan.defect_start_size"):
         load_section(GanConfig, {"gan": {"defect_start_size": 3}}, "gan")
+
+
+@pytest.mark.parametrize("start_size", [1, 2])
+def test_noise_init_max_size_starts_only_the_coarse_noise_injections(start_size):
+    cfg = dataclasses.replace(small_config(), defect_start_size=start_size, noise_init=0.5, noise_init_max_size=4)
+    mapping = build_nets(cfg, "e", SIZE, K, P, seed=3).mapping
+    seen: dict[int, int] = {}  # id(module) -> side of the map it actually perturbed
+    hooks = [noise.register_forward_hook(lambda m, args, out: seen.__setitem__(id(m), args[0].shape[-1]))
+             for branch in mapping.defect_branches.values() for _, noise in branch.noise_injections()]
+    _, z, y = _inputs()
+    with torch.no_grad():
+        mapping(z, y, noise_generator=torch.Generator().manual_seed(0))
+    for hook in hooks:
+        hook.remove()
+    for branch in mapping.defect_branches.values():
+        listed = branch.noise_injections()
+        assert len(listed) == 2 * len(branch.blocks) + 1
+        for side, noise in listed:
+            assert seen[id(noise)] == side
+            assert torch.all(noise.weight == (0.5 if side <= 4 else 0.0))

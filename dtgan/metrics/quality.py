@@ -104,14 +104,10 @@ def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x = torch.from_numpy(a).permute(0, 3, 1, 2).double()
     y = torch.from_numpy(b).permute(0, 3, 1, 2).double()
     g = gaussian_window_1d()
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return gaussian_blur_valid(t, g)
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
+    mu_x, mu_y = gaussian_blur_valid(x, g), gaussian_blur_valid(y, g)
+    var_x = gaussian_blur_valid(x * x, g) - mu_x**2
+    var_y = gaussian_blur_valid(y * y, g) - mu_y**2
+    cov = gaussian_blur_valid(x * y, g) - mu_x * mu_y
     c1, c2 = (SSIM_K1 * DATA_RANGE) ** 2, (SSIM_K2 * DATA_RANGE) ** 2
     num = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
     den = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)

@@ -62,6 +62,10 @@ class GanConfig:
     # noise leaves M's spatial defect code z-independent until the weights have grown, which a few hundred CPU
     # iterations do not do: the latent-guided outputs then hardly vary with z.
     noise_init: float = field_spec(0.0, low=0)
+    # Only the noise injections on maps of side <= this start at noise_init; the finer ones start at 0. 16 (every
+    # level) is the meaning noise_init always had. NOT the paper when below 16 (it states no noise init at all):
+    # noise on the 2x2 or 4x4 maps can move where the mark sits, per-pixel noise on the 16x16 code only speckles it.
+    noise_init_max_size: int = field_spec(16, choices=(2, 4, 8, 16))
     # Codes M draws per reference for lambda_imle's nearest-neighbour match (not the paper: no such term there).
     imle_samples: int = field_spec(8, low=1)
     beta1: float = field_spec(0.0, low=0, high=1, high_open=True)

@@ -10,7 +10,7 @@ from torch import nn
 
 from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig
-from dtgan.gans.dtgan.nets.blocks import CODE_SIZE, NoiseInjection
+from dtgan.gans.dtgan.nets.blocks import CODE_SIZE
 from dtgan.gans.dtgan.nets.discriminator import Discriminator
 from dtgan.gans.dtgan.nets.encoder import StyleDefectEncoder
 from dtgan.gans.dtgan.nets.generator import Generator
@@ -71,6 +71,13 @@ def init_fusion(fuse: nn.Conv2d) -> None:
         nn.init.zeros_(fuse.bias)
 
 
+def init_noise_weights(mapping: MappingNetwork, weight: float, max_side: int) -> None:
+    """Start M's noise injections on maps of side <= ``max_side`` at ``weight`` and the finer ones at 0."""
+    for branch in (mapping.defect_branches or {}).values():
+        for side, noise in branch.noise_injections():
+            nn.init.constant_(noise.weight, weight if side <= max_side else 0.0)
+
+
 def build_nets(
     cfg: GanConfig, variant: str, image_size: int, num_domains: int, num_products: int, seed: int | None = None,
     image_channels: int = 3,
@@ -107,9 +114,7 @@ def build_nets(
         )
         for net in nets.as_dict().values():
             net.apply(he_init)
-        for module in nets.mapping.modules():
-            if isinstance(module, NoiseInjection):
-                nn.init.constant_(module.weight, cfg.noise_init)
+        init_noise_weights(nets.mapping, cfg.noise_init, cfg.noise_init_max_size)
         if flags.separate_decoding:
             init_fusion(nets.generator.fuse)
     return nets

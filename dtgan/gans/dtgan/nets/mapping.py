@@ -59,6 +59,16 @@ class DefectBranch(nn.Module):
         self.norm = InstanceNorm(fg_channels, affine=True)
         self.noise = NoiseInjection(fg_channels) if noise else None
 
+    def noise_injections(self) -> list[tuple[int, NoiseInjection]]:
+        """(side of the map it perturbs, module) for every noise injection, coarsest first."""
+        found: list[tuple[int, NoiseInjection]] = []
+        for k, block in enumerate(self.blocks):
+            side = self.start_size * 2 ** (k + 1)
+            found += [(side, noise) for noise in (block.noise1, block.noise2) if noise is not None]
+        if self.noise is not None:
+            found.append((self.start_size * 2 ** len(self.blocks), self.noise))
+        return found
+
     def forward(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if self.project is None:
             x = h.view(h.size(0), h.size(1), 1, 1)

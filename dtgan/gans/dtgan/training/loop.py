@@ -46,6 +46,7 @@ from dtgan.gans.dtgan.training.compile import compile_blocks
 from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.ema import update_ema
 from dtgan.gans.dtgan.training.objectives import (
+    Codes,
     discriminator_loss,
     generator_loss,
     latent_codes,
@@ -196,7 +197,7 @@ def _optimise(run: TrainingRun, names: tuple[str, ...], loss_fn: Callable[[], tu
 
 
 def _imle_term(run: TrainingRun, cfg: GanConfig, batch: Any, weights: LossWeights,
-               targets: Any) -> torch.Tensor | None:
+               targets: Codes) -> torch.Tensor | None:
     """lambda_imle's term of this step on the references' E codes ``targets``, or None when it is off (the paper)."""
     if not weights.lambda_imle:
         return None
