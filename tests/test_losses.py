@@ -186,6 +186,7 @@ class StandInG(torch.nn.Module):
     """Features = a * x; the pop-out is the pooled first channel; decoding adds the codes' means."""
 
     defect_code = True
+    separate_decoding = False  # the joint form: every translation is a full decode()
 
     def __init__(self):
         super().__init__()

@@ -14,6 +14,7 @@ from dtgan.errors import ParamsError
 from dtgan.gans.dtgan.config import GanConfig
 from dtgan.gans.dtgan.nets.blocks import AdaIN, AdainResBlk, InstanceNorm, NoiseInjection, ResBlk, UpResBlk
 from dtgan.gans.dtgan.nets.build import GanNets, build_nets
+from dtgan.gans.dtgan.training.objectives import _translations
 from dtgan.gans.dtgan.variants import variant_flags
 
 SIZE, K, P, FG, STYLE, LATENT, CODE = 64, 3, 3, 8, 16, 16, 16  # CODE: 16x16 at every size
@@ -488,3 +489,48 @@ def test_noise_init_max_size_starts_only_the_coarse_noise_injections(start_size)
         for side, noise in listed:
             assert seen[id(noise)] == side
             assert torch.all(noise.weight == (0.5 if side <= 4 else 0.0))
+
+
+@pytest.mark.parametrize("fg_relative", [False, True])
+def test_decode_each_equals_one_decode_per_code_pair(fg_relative):
+    cfg = dataclasses.replace(small_config(), fg_relative=fg_relative)
+    g = build_nets(cfg, "e", SIZE, K, P, seed=4).generator
+    x = _inputs()[0]
+    codes = [(torch.randn(3, STYLE), torch.randn(3, FG, CODE, CODE)) for _ in range(4)]
+    with torch.no_grad():
+        features = g.encode_features(x)
+        together = g.decode_each(features, codes)
+        for output, (style, defect) in zip(together, codes, strict=True):
+            torch.testing.assert_close(output, g.decode(features, style, defect), rtol=1e-4, atol=1e-5)
+    joint = build_nets(small_config(), "c", SIZE, K, P, seed=4).generator
+    with pytest.raises(ValueError, match="separate decoders"):
+        joint.decode_each(joint.encode_features(x), codes)
+
+
+def test_translations_share_the_background_pass_with_the_same_gradients():
+    """objectives._translations in (e): four outputs from one background pass, G22 detached; the values and G's
+    gradients equal the plain form (G11, G12, G21 in one 3x call, G22 under no_grad)."""
+    cfg = dataclasses.replace(small_config(), fg_relative=True)
+    g = build_nets(cfg, "e", SIZE, K, P, seed=5).generator
+    x = _inputs()[0]
+    codes = tuple((torch.randn(3, STYLE), torch.randn(3, FG, CODE, CODE)) for _ in range(2))
+
+    def grads(outputs_of):
+        g.zero_grad(set_to_none=True)
+        x11, (o11, o22, o12, o21) = outputs_of(g.encode_features(x))
+        ((o11 - o22).abs().mean() + (o12 - o21).abs().mean() + x11.square().mean()).backward()
+        return [p.grad.clone() for p in g.parameters() if p.grad is not None], [x11, o22, o12, o21]
+
+    def plain(features):
+        (s1, d1), (s2, d2) = codes
+        with torch.no_grad():
+            x22 = g.decode(features, s2, d2)
+        x11, x12, x21 = g.decode(features.repeat(3, 1, 1, 1), torch.cat([s1, s1, s2]),
+                                 torch.cat([d1, d2, d1])).chunk(3)
+        return x11, [x11, x22, x12, x21]
+
+    shared_grads, shared_out = grads(lambda features: _translations(g, features, codes))
+    plain_grads, plain_out = grads(plain)
+    assert len(shared_grads) == len(plain_grads)
+    for a, b in zip(shared_out + shared_grads, plain_out + plain_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -18,6 +18,7 @@ from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.curves import read_curves
 from dtgan.gans.dtgan.nets.blocks import NoiseInjection
 from dtgan.gans.dtgan.nets.build import build_nets
+from dtgan.gans.dtgan.training import checkpoint
 from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoint, try_resume
 from dtgan.gans.dtgan.training.data import gan_training_data
 from dtgan.gans.dtgan.training.ema import update_ema
@@ -226,6 +227,27 @@ def test_checkpoint_with_other_config_is_ignored(gan_data, tmp_path):
     other = resolved_config(tiny_cfg(lr=3e-4), "e", weights, gan_data)
     assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other, cfg)
     assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, "e", weights, gan_data), cfg)
+
+
+def test_checkpoint_written_by_other_code_is_ignored(gan_data, tmp_path, monkeypatch):
+    # DVC keeps the persisted checkpoint when the training code changes: resuming it would re-emit the old model.
+    cfg, weights = tiny_cfg(), LossWeights()
+    config = resolved_config(cfg, "e", weights, gan_data)
+    save_checkpoint(tmp_path / "c.pt", _run(cfg, gan_data), config)
+    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg)
+    monkeypatch.setattr(checkpoint, "code_fingerprint", lambda: "other code")
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg)
+
+
+def test_code_fingerprint_follows_every_source_file(tmp_path):
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "g.py").write_text("x = 1\n")
+    (tmp_path / "loop.py").write_text("y = 2\n")
+    before = checkpoint.code_fingerprint(tmp_path)
+    assert checkpoint.code_fingerprint(tmp_path) == before
+    (tmp_path / "nets" / "g.py").write_text("x = 3\n")
+    assert checkpoint.code_fingerprint(tmp_path) != before
+    assert len(checkpoint.code_fingerprint()) == 64  # the real package
 
 
 def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):

@@ -136,6 +136,22 @@ class Generator(nn.Module):
             features = block(features, style)
         return self.to_rgb(features)
 
+    def decode_each(self, features: torch.Tensor, codes: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        """(d)/(e): ``decode(features, s, d)`` for every (s, d) in ``codes``, with the background path run once.
+
+        The background decoder sees neither style nor code, so one pass serves every translation of the same
+        sources, and the foreground decoder runs once on the stacked codes: the same values and gradients as one
+        decode() per pair, without decoding the widest part of G again for each (benchmarks/bench_gan.py).
+        """
+        if not self.separate_decoding:
+            msg = "Generator.decode_each needs separate decoders (variants d, e); use decode() per code pair"
+            raise ValueError(msg)
+        for style, defect in codes:
+            self._check_codes(features.size(0), style, defect)
+        background = self.decode_background(self.split(features)[0])
+        foreground = self._foreground(torch.cat([d for _, d in codes]), torch.cat([s for s, _ in codes]))
+        return [self.fuse(torch.cat([background, part], 1)) for part in foreground.chunk(len(codes))]
+
     def _foreground(self, defect: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """The foreground decoder's output; with ``fg_relative`` minus its output for the all-zero (anchor) code,
         so the zero code adds exactly nothing and the style shapes only what a defect code adds (one 2B call)."""

@@ -47,6 +47,7 @@ from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.ema import update_ema
 from dtgan.gans.dtgan.training.objectives import (
     Codes,
+    discriminator_fakes,
     discriminator_loss,
     generator_loss,
     latent_codes,
@@ -230,10 +231,11 @@ def train_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> d
     g_w = generator_weights(weights, run.step - cfg.warmup_iters, cfg.ds_decay_iters)
     with torch.no_grad():  # D steps need one code each (StarGAN v2: z_trg and x_ref, not z_trg2 / x_ref2)
         lat_codes = nets.mapping(batch.z1, batch.y_trg, noise_generator=run.noise_generator)
-    d_lat = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, lat_codes, d_w))
-    with torch.no_grad():
-        ref_codes = nets.encoder(batch.x_ref, batch.y_trg)
-    d_ref = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, ref_codes, d_w))
+        ref_codes = nets.encoder(batch.x_ref, batch.y_trg)  # D's steps change neither E nor G: made once, up front
+    with autocast(run.amp, run.device):  # as if made inside each D step's autocast
+        lat_fake, ref_fake = discriminator_fakes(nets.generator, batch.x, [lat_codes, ref_codes])
+    d_lat = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, lat_codes, d_w, lat_fake))
+    d_ref = _optimise(run, ("discriminator",), lambda: discriminator_loss(nets, batch, ref_codes, d_w, ref_fake))
     g_lat = _optimise(
         run, ("generator", "mapping", "encoder"),
         # E is unchanged since ref_codes (only D stepped), so they are the IMLE targets without a second E pass.

@@ -64,10 +64,23 @@ def _optional(fn: Callable[[Tensor, Tensor], Tensor], logits: Tensor | None, lab
     return None if logits is None else fn(logits, labels)
 
 
+def discriminator_fakes(generator: Any, x: Tensor, codes: list[Codes]) -> list[Tensor]:
+    """G(x, s, d) without gradients for each code pair of the iteration's D steps, from one encoding of ``x`` (and,
+    with separate decoders, one background pass): G does not change between the D steps, so these are the fakes
+    each D step would make itself."""
+    with torch.no_grad():
+        features = generator.encode_features(x)
+        if codes[0][1] is not None and generator.separate_decoding:
+            return generator.decode_each(features, codes)
+        return [generator.decode(features, style, defect) for style, defect in codes]
+
+
 def discriminator_loss(
-    nets: Any, batch: Batch, codes: Codes, weights: dict[str, float]
+    nets: Any, batch: Batch, codes: Codes, weights: dict[str, float], x_fake: Tensor | None = None
 ) -> tuple[Tensor, dict[str, float]]:
-    """L_D = BCE(D_y(x),1) + BCE(D_y~(x_f),0) + λ_reg R1 + CE of FG_cls / BG_cls on REAL images only (spec §6, §10)."""
+    """L_D = BCE(D_y(x),1) + BCE(D_y~(x_f),0) + λ_reg R1 + CE of FG_cls / BG_cls on REAL images only (spec §6, §10).
+
+    ``x_fake``: G(x, codes) already made (discriminator_fakes); None = made here."""
     x_real = batch.x.detach().clone().requires_grad_(True)
     # R1 in fp32 under gan.amp: its double backward squares small input gradients, which bf16/fp16 would round away
     # (a no-op outside autocast).
@@ -79,8 +92,8 @@ def discriminator_loss(
         "fg": _optional(foreground_classification_loss, real.fg_logits, batch.y),
         "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
     }
-    with torch.no_grad():
-        x_fake = nets.generator(batch.x, codes[0], codes[1])
+    if x_fake is None:
+        x_fake = discriminator_fakes(nets.generator, batch.x, [codes])[0]
     fake = nets.discriminator(x_fake, batch.y_trg)
     terms["adv_fake"] = adversarial_loss(fake.logit, target_is_real=False)
     return weighted_total(terms, weights)
@@ -92,8 +105,14 @@ def _translations(generator: Any, features: Tensor, codes: CodePair) -> tuple[Te
 
     G11, G12 and G21 are decoded in one call on a 3x batch: every normalisation in G is per sample (instance norm,
     AdaIN), so this equals three separate calls, and on a CPU one call of 3B images costs far less than three of B.
+    With separate decoders (d, e) all four share one pass of the background decoder (Generator.decode_each); G22
+    is detached there, which gives it the same value and the others the same gradients as computing it without
+    gradients.
     """
     (s1, d1), (s2, d2) = codes
+    if d1 is not None and generator.separate_decoding:
+        x11, x12, x21, x22 = generator.decode_each(features, [(s1, d1), (s1, d2), (s2, d1), (s2, d2)])
+        return x11, [x11, x22.detach(), x12, x21]
     with torch.no_grad():  # the second output is always the detached side (StarGAN v2)
         x22 = generator.decode(features, s2, d2)
     if d1 is None:
