@@ -13,19 +13,16 @@ needed the defect code to draw it.
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks.trained_model import load_model_inputs, model_parser
 from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX, DOMAINS, NORMAL
-from dtgan.data.cache import load_prepared
 from dtgan.data.split import load_split
 from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
-from dtgan.evaluation.classifier import load_eval_classifier, predict_domains
-from dtgan.gans.dtgan.synthesize import load_translator
+from dtgan.evaluation.classifier import predict_domains
 from dtgan.runtime import setup_logging
 
 
@@ -48,17 +45,11 @@ def domain_report(translator, images: np.ndarray, domain: str, classifier) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prepared", type=Path, required=True)
-    parser.add_argument("--splits", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--eval-classifier", type=Path, required=True)
+    parser = model_parser(__doc__)
     parser.add_argument("--split", default="val", choices=("val", "gan_train"), help="never the test split")
     args = parser.parse_args()
     setup_logging()
-    prepared = load_prepared(args.prepared)
-    translator = load_translator(args.model, "cpu")
-    classifier, _ = load_eval_classifier(args.eval_classifier, torch.device("cpu"))
+    prepared, translator, classifier = load_model_inputs(args)
     rows = load_split(args.splits, args.split)
     report = {}
     for domain in DEFECT_DOMAINS:

@@ -15,19 +15,16 @@ every z.
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks.trained_model import load_model_inputs, model_parser
 from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX, NORMAL
-from dtgan.data.cache import load_prepared
 from dtgan.data.split import load_split
 from dtgan.data.tensors import images_to_tensor, tensor_to_uint8
-from dtgan.evaluation.classifier import load_eval_classifier, predict_domains
-from dtgan.gans.dtgan.synthesize import load_translator
+from dtgan.evaluation.classifier import predict_domains
 from dtgan.runtime import setup_logging
 
 
@@ -72,19 +69,13 @@ def domain_report(translator, prepared, sources, references, domain: str, classi
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prepared", type=Path, required=True)
-    parser.add_argument("--splits", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--eval-classifier", type=Path, required=True)
+    parser = model_parser(__doc__)
     parser.add_argument("--per-domain", type=int, default=64, help="validation normals per domain (all if fewer)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     setup_logging()
     torch.manual_seed(args.seed)
-    prepared = load_prepared(args.prepared)
-    translator = load_translator(args.model, "cpu")
-    classifier, _ = load_eval_classifier(args.eval_classifier, torch.device("cpu"))
+    prepared, translator, classifier = load_model_inputs(args)
     val = load_split(args.splits, "val")
     sources = val[val["domain"] == NORMAL].sort_values("sample_id").reset_index(drop=True)
     sources = sources.iloc[np.random.default_rng(args.seed).permutation(len(sources))[:args.per_domain]]
