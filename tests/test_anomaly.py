@@ -14,6 +14,7 @@ import torch
 import yaml
 from torch import nn
 
+from dtgan.anomaly import run as anomaly_run
 from dtgan.anomaly import train as anomaly_train
 from dtgan.anomaly.config import AnomalyConfig
 from dtgan.anomaly.metrics import auroc_markdown, image_metrics, pixel_metrics
@@ -332,6 +333,19 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path: Path, monkey
     fresh, state = train_model(data, dataclasses.replace(TINY, gan_steps=1), hparams, tmp_path / "b.pt", "other", 0,
                                device)
     assert [r["step"] for r in state.history if r["phase"] == "gan"] == [1]
+
+
+def test_checkpoint_fingerprint_follows_params_data_and_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DVC keeps the persisted checkpoint when the stage's code changes: a new code must not resume it.
+    (tmp_path / "train.py").write_text("STEPS = 1\n")
+    monkeypatch.setattr(anomaly_run, "ANOMALY_ROOT", tmp_path)
+    pixels, hparams = np.zeros((2, 4, 4, 3), np.uint8), network_hparams(TINY, 16, 1, 0)
+    before = anomaly_run.fingerprint(TINY, hparams, ["a", "b"], pixels)
+    assert anomaly_run.fingerprint(TINY, hparams, ["b", "a"], pixels) == before
+    assert anomaly_run.fingerprint(TINY, hparams, ["a", "b"], pixels + 1) != before
+    assert anomaly_run.fingerprint(dataclasses.replace(TINY, gan_steps=7), hparams, ["a", "b"], pixels) != before
+    (tmp_path / "train.py").write_text("STEPS = 2\n")
+    assert anomaly_run.fingerprint(TINY, hparams, ["a", "b"], pixels) != before
 
 
 # ---------------------------------------------------------------- both stages on the tiny embedded dataset

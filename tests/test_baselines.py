@@ -97,30 +97,52 @@ def _toy_step(state: TrainingState) -> dict[str, float]:
 def test_train_steps_resumes_bit_identically(tmp_path):
     straight = _toy_state(0)
     train_steps(straight, _toy_step, iterations=6, log_every=2, checkpoint_every=3,
-                checkpoint_path=tmp_path / "a.pt", config={"k": 1}, desc="toy")
+                checkpoint_path=tmp_path / "a.pt", config={"k": 1}, desc="toy", family_root=tmp_path)
     first = _toy_state(0)
     train_steps(first, _toy_step, iterations=3, log_every=2, checkpoint_every=3,
-                checkpoint_path=tmp_path / "b.pt", config={"k": 1}, desc="toy")
+                checkpoint_path=tmp_path / "b.pt", config={"k": 1}, desc="toy", family_root=tmp_path)
     resumed = _toy_state(0)
     train_steps(resumed, _toy_step, iterations=6, log_every=2, checkpoint_every=3,
-                checkpoint_path=tmp_path / "b.pt", config={"k": 1}, desc="toy")
+                checkpoint_path=tmp_path / "b.pt", config={"k": 1}, desc="toy", family_root=tmp_path)
     assert resumed.step == 6
     assert torch.equal(resumed.modules["net"].weight, straight.modules["net"].weight)
     other = _toy_state(0)  # another config: the checkpoint is ignored, training restarts from step 0
     train_steps(other, _toy_step, iterations=3, log_every=2, checkpoint_every=3,
-                checkpoint_path=tmp_path / "b.pt", config={"k": 2}, desc="toy")
+                checkpoint_path=tmp_path / "b.pt", config={"k": 2}, desc="toy", family_root=tmp_path)
     assert [h["step"] for h in other.history] == [2, 3]
     write_history(tmp_path / "curves.csv", straight.history)
     assert pd.read_csv(tmp_path / "curves.csv")["step"].tolist() == [2, 4, 6]
     shorter = _toy_state(0)  # fewer iterations than the checkpoint's 6: retrained, not the longer run handed back
     train_steps(shorter, _toy_step, iterations=3, log_every=2, checkpoint_every=3,
-                checkpoint_path=tmp_path / "a.pt", config={"k": 1}, desc="toy")
+                checkpoint_path=tmp_path / "a.pt", config={"k": 1}, desc="toy", family_root=tmp_path)
     short_alone = _toy_state(0)
     train_steps(short_alone, _toy_step, iterations=3, log_every=2, checkpoint_every=3,
-                checkpoint_path=tmp_path / "c.pt", config={"k": 1}, desc="toy")
+                checkpoint_path=tmp_path / "c.pt", config={"k": 1}, desc="toy", family_root=tmp_path)
     assert shorter.step == 3 and [h["step"] for h in shorter.history] == [2, 3]
     assert torch.equal(shorter.modules["net"].weight, short_alone.modules["net"].weight)
 
+
+def test_train_steps_ignores_a_checkpoint_of_other_training_code(tmp_path):
+    # DVC keeps a persisted checkpoint when the family's code changes: resuming it would re-emit the old model.
+    family = tmp_path / "family"
+    family.mkdir()
+    (family / "losses.py").write_text("WEIGHT = 1\n")
+    steps_run: list[int] = []
+
+    def counted_step(state: TrainingState) -> dict[str, float]:
+        steps_run.append(state.step)
+        return _toy_step(state)
+
+    def run() -> list[int]:
+        steps_run.clear()
+        train_steps(_toy_state(0), counted_step, iterations=3, log_every=1, checkpoint_every=3,
+                    checkpoint_path=tmp_path / "c.pt", config={"k": 1}, desc="toy", family_root=family)
+        return list(steps_run)
+
+    assert run() == [0, 1, 2]
+    assert run() == []  # same code: the finished checkpoint is resumed
+    (family / "losses.py").write_text("WEIGHT = 2\n")
+    assert run() == [0, 1, 2]  # other code: trained again from step 0
 
 def test_ema_update_and_model_artefact(tmp_path):
     live, ema = nn.Linear(2, 2), nn.Linear(2, 2)

@@ -20,6 +20,7 @@ from dtgan.gans.dtgan.losses import (
     foreground_classification_loss,
     r1_penalty,
     style_defect_reconstruction_loss,
+    trimmed_identity_loss,
     weighted_total,
 )
 from dtgan.gans.dtgan.training.objectives import discriminator_loss, generator_loss
@@ -258,3 +259,14 @@ def test_variant_a_codes_drop_defect_terms():
     _, logged = generator_loss(nets, batch, codes, generator_weights(LossWeights(), 0, 10))
     assert logged["fg"] == 0.0 and logged["bg"] == 0.0 and logged["d_rec"] == 0.0
     assert logged["ds"] > 0 and logged["cyc"] > 0
+
+
+def test_trimmed_identity_loss_leaves_out_the_largest_pixel_errors():
+    x = torch.zeros(2, 3, 4, 4)
+    output = x.clone()
+    output[0, :, 0, 0] = 8.0  # one pixel of 16 changed a lot (a dropped defect), everything else kept
+    output[1] += 0.5  # a smear: every pixel changed a little
+    assert trimmed_identity_loss(x, output, 0.25).item() == pytest.approx(0.25)  # (0 + 0.5) / 2
+    assert trimmed_identity_loss(x, output, 0.0).item() == pytest.approx((8 / 16 + 0.5) / 2)  # plain L1
+    with pytest.raises(ValueError, match="trim must lie in"):
+        trimmed_identity_loss(x, output, 1.0)

@@ -507,6 +507,20 @@ def test_decode_each_equals_one_decode_per_code_pair(fg_relative):
         joint.decode_each(joint.encode_features(x), codes)
 
 
+def test_background_output_is_the_anchor_output_for_every_style():
+    cfg = dataclasses.replace(small_config(), fg_relative=True)
+    g = build_nets(cfg, "e", SIZE, K, P, seed=4).generator
+    with torch.no_grad():
+        features = g.encode_features(_inputs()[0])
+        zero = torch.zeros(3, FG, CODE, CODE)
+        anchor = g.background_output(features)
+        for _ in range(2):
+            torch.testing.assert_close(anchor, g.decode(features, torch.randn(3, STYLE), zero), rtol=1e-4, atol=1e-5)
+    absolute = build_nets(small_config(), "e", SIZE, K, P, seed=4).generator  # fg_relative off: depends on s
+    with pytest.raises(ValueError, match="fg_relative"):
+        absolute.background_output(features)
+
+
 def test_translations_share_the_background_pass_with_the_same_gradients():
     """objectives._translations in (e): four outputs from one background pass, G22 detached; the values and G's
     gradients equal the plain form (G11, G12, G21 in one 3x call, G22 under no_grad)."""

@@ -23,9 +23,9 @@ from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoin
 from dtgan.gans.dtgan.training.data import gan_training_data
 from dtgan.gans.dtgan.training.ema import update_ema
 from dtgan.gans.dtgan.training.loop import build_run, train, train_iteration, trainable_only
-from dtgan.gans.dtgan.training.objectives import warmup_loss
+from dtgan.gans.dtgan.training.objectives import background_terms, warmup_loss
 from dtgan.gans.dtgan.training.sampler import GanBatchSampler, augment, crop_box
-from dtgan.gans.dtgan.training.schedules import warmup_weights
+from dtgan.gans.dtgan.training.schedules import generator_weights, warmup_weights
 
 TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
         "batch_size": 2, "warmup_iters": 0, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3,
@@ -145,7 +145,7 @@ def test_warmup_trains_g_e_and_d_classifiers_but_not_m(gan_data):
     before = {name: _params(getattr(run.nets, name)) for name in ("generator", "mapping", "encoder", "discriminator")}
     losses = [train_iteration(run, cfg, LossWeights()) for _ in range(2)]
     assert run.step == 2 and all(set(step) == {"warmup/cyc", "warmup/d_rec", "warmup/fg", "warmup/bg", "warmup/imle",
-                                               "warmup/total"} for step in losses)
+                                               "warmup/clean", "warmup/keep", "warmup/total"} for step in losses)
     assert torch.equal(before["mapping"], _params(run.nets.mapping))  # M only learns adversarially
     for name in ("generator", "encoder", "discriminator"):
         assert not torch.equal(before[name], _params(getattr(run.nets, name))), name
@@ -235,20 +235,12 @@ def test_checkpoint_written_by_other_code_is_ignored(gan_data, tmp_path, monkeyp
     config = resolved_config(cfg, "e", weights, gan_data)
     save_checkpoint(tmp_path / "c.pt", _run(cfg, gan_data), config)
     assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg)
-    monkeypatch.setattr(checkpoint, "code_fingerprint", lambda: "other code")
+    monkeypatch.setattr(checkpoint, "code_fingerprint", lambda *roots: "other code")
     assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg)
 
 
-def test_code_fingerprint_follows_every_source_file(tmp_path):
-    (tmp_path / "nets").mkdir()
-    (tmp_path / "nets" / "g.py").write_text("x = 1\n")
-    (tmp_path / "loop.py").write_text("y = 2\n")
-    before = checkpoint.code_fingerprint(tmp_path)
-    assert checkpoint.code_fingerprint(tmp_path) == before
-    (tmp_path / "nets" / "g.py").write_text("x = 3\n")
-    assert checkpoint.code_fingerprint(tmp_path) != before
-    assert len(checkpoint.code_fingerprint()) == 64  # the real package
-
+def test_checkpoint_fingerprint_is_the_whole_family_package():
+    assert checkpoint.FAMILY_ROOT.name == "dtgan" and (checkpoint.FAMILY_ROOT / "nets" / "generator.py").is_file()
 
 def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):
     # DVC keeps the persisted checkpoint when the dataset or split changes: it must not be resumed then.
@@ -353,3 +345,47 @@ def test_noise_init_sets_every_noise_weight_of_m(gan_data):
     nets = _run(tiny_cfg(noise_init=0.25), gan_data).nets
     weights = [m.weight for m in nets.mapping.modules() if isinstance(m, NoiseInjection)]
     assert weights and all(torch.all(w == 0.25) for w in weights)
+
+
+def test_background_terms_train_g_background_path_through_a_frozen_d(gan_data):
+    cfg = tiny_cfg(fg_relative=True, batch_size=12)  # class-balanced batch of 12: defect and Normal sources
+    run = _run(cfg, gan_data)
+    batch = run.sampler.next_batch()
+    generator, discriminator = run.nets.generator, run.nets.discriminator
+    weights = warmup_weights(LossWeights(lambda_clean=1.0, lambda_keep=1.0))
+    terms = background_terms(run.nets, batch, generator.encode_features(batch.x), weights, keep_trim=0.25)
+    (terms["clean"] + terms["keep"]).backward()
+    assert terms["clean"] > 0 and terms["keep"] > 0
+    assert all(p.grad is None for p in discriminator.parameters())  # D's classifiers learn from real images only
+    assert all(p.requires_grad for p in discriminator.parameters())  # and D trains again after the terms
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in generator.bg_decode.parameters())
+    assert all(p.grad is None for p in generator.fg_decode.parameters())  # the background path alone
+    normal = batch.y == 0
+    only_normal = dataclasses.replace(batch, y=batch.y[normal], x=batch.x[normal])
+    features = generator.encode_features(only_normal.x)
+    assert background_terms(run.nets, only_normal, features, weights, 0.25) == {"clean": None, "keep": None}
+    off = warmup_weights(LossWeights())
+    assert background_terms(run.nets, batch, generator.encode_features(batch.x), off, 0.25) == {"clean": None,
+                                                                                                  "keep": None}
+
+
+def test_background_terms_need_the_background_path_alone(gan_data):
+    # Without fg_relative (and in a-c) G(x, s, 0) is not the background path: the terms stay off there.
+    cfg = tiny_cfg(fg_relative=False, batch_size=12)
+    run = _run(cfg, gan_data)
+    batch = run.sampler.next_batch()
+    weights = generator_weights(LossWeights(lambda_clean=1.0, lambda_keep=1.0), 0, 10)
+    features = run.nets.generator.encode_features(batch.x)
+    assert background_terms(run.nets, batch, features, weights, 0.25) == {"clean": None, "keep": None}
+
+
+def test_lambda_clean_and_keep_are_logged_in_the_warmup_and_both_g_steps(gan_data):
+    cfg = tiny_cfg(warmup_iters=1, iterations=1, batch_size=12, fg_relative=True)
+    weights = LossWeights(lambda_clean=1.0, lambda_keep=1.0)
+    run = _run(cfg, gan_data)
+    warm = train_iteration(run, cfg, weights)
+    assert warm["warmup/clean"] > 0 and warm["warmup/keep"] > 0
+    gan_step = train_iteration(run, cfg, weights)
+    for phase in ("g_latent", "g_reference"):
+        assert gan_step[f"{phase}/clean"] > 0 and gan_step[f"{phase}/keep"] > 0
+    assert train_iteration(_run(cfg, gan_data), cfg, LossWeights())["warmup/clean"] == 0  # off: logged as 0

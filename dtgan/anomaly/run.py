@@ -29,6 +29,7 @@ from dtgan.data.split import load_split
 from dtgan.data.tensors import images_to_tensor
 from dtgan.errors import CheckpointError, DataError
 from dtgan.params import as_dict
+from dtgan.provenance import code_fingerprint
 from dtgan.runtime import pick_device, seed_everything, write_json
 
 log = logging.getLogger(__name__)
@@ -72,15 +73,19 @@ def rows_labels(rows: pd.DataFrame, products: tuple[str, ...], conditional: bool
 
 # Keys of scoring, figures and logging: they do not change what is trained, so changing them must not throw away
 # a checkpoint, and the training record (meta.json) leaves them out.
+ANOMALY_ROOT = Path(__file__).resolve().parent  # dtgan/anomaly: the code its checkpoints record
 NOT_TRAINED = ("log_every", "eval_batch_size", "figure_examples", "map_sigma")
 
 
 def fingerprint(cfg: AnomalyConfig, hparams: dict, sample_ids: list[str], pixels: np.ndarray) -> str:
-    """Identifies what a checkpoint was trained on, so resuming never mixes params or data.
+    """Identifies what a checkpoint was trained on and by which code, so resuming never mixes params, data or code.
 
-    The pixels count as well as the ids: a regenerated dataset can reuse the same ids for other images."""
+    The pixels count as well as the ids: a regenerated dataset can reuse the same ids for other images. The code is
+    every .py file of this package (:func:`dtgan.provenance.code_fingerprint`): DVC keeps the persisted checkpoint
+    when the stage reruns for a code change, and resuming it would hand back the old code's model."""
     trained = as_dict(cfg, exclude=NOT_TRAINED)
-    payload = json.dumps({"cfg": trained, "hparams": hparams, "ids": sorted(sample_ids)}, sort_keys=True)
+    payload = json.dumps({"cfg": trained, "hparams": hparams, "ids": sorted(sample_ids),
+                          "code": code_fingerprint(ANOMALY_ROOT)}, sort_keys=True)
     digest = hashlib.sha256(payload.encode())
     digest.update(np.ascontiguousarray(pixels).tobytes())
     return digest.hexdigest()

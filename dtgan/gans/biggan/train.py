@@ -48,6 +48,8 @@ from dtgan.runtime import pick_device
 
 log = logging.getLogger(__name__)
 
+FAMILY_ROOT = Path(__file__).resolve().parent  # the code this family's checkpoints record
+
 AUGMENTS = ("none", "diffaug")
 ADAM_EPS = 1e-6  # BigGAN-PyTorch's launch scripts pass --adam_eps 1e-6
 SAMPLES_PER_CLASS = 8
@@ -180,7 +182,7 @@ def train_model(cfg: BigganConfig, data: LabelledImages, out_dir: Path, reports_
     train_steps(state, make_step_fn(cfg, images, labels, data.num_classes, policy), iterations=cfg.iterations,
                 log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
                 checkpoint_path=out_dir / CHECKPOINT_NAME, config=run_config(cfg, data, augment),
-                desc=f"biggan[{augment}]")
+                desc=f"biggan[{augment}]", family_root=FAMILY_ROOT)
     if not world.is_rank0:
         return state
     # The EMA G keeps the live G's BatchNorm running statistics (ema_update copies buffers); it samples in eval mode.

@@ -68,6 +68,9 @@ class GanConfig:
     noise_init_max_size: int = field_spec(16, choices=(2, 4, 8, 16))
     # Codes M draws per reference for lambda_imle's nearest-neighbour match (not the paper: no such term there).
     imle_samples: int = field_spec(8, low=1)
+    # Share of each defect source's pixels lambda_keep leaves out (not the paper: no such term there). 0.25, the one
+    # value tried (validation): about twice the 13-14 % of pixels the outputs' dilated defect regions cover.
+    keep_trim: float = field_spec(0.25, low=0, high=0.99)
     beta1: float = field_spec(0.0, low=0, high=1, high_open=True)
     beta2: float = field_spec(0.99, low=0, high=1, high_open=True)
     weight_decay: float = field_spec(1e-4, low=0)
@@ -118,3 +121,12 @@ class LossWeights:
     # G step. M otherwise learns only from D through G and starts the GAN phase untrained; with it, latent outputs
     # are recognised as their domain more often, though each domain still shows one mark for every z (README).
     lambda_imle: float = field_spec(0.0, low=0)
+    # NOT a term of the paper (0 there): D's FG classifier (frozen for this term: it learns from real images only)
+    # must read the background path G(x, s, 0) of every defect source x as Normal, in the warm-up and both G steps
+    # (d, e: fg_relative). Otherwise the background path carries the source's defect, the warm-up's G(x, E(x)) = x
+    # never needs the defect code, and the defect path draws a fixed mark wherever the reference's defect is (README).
+    lambda_clean: float = field_spec(0.0, low=0)
+    # NOT a term of the paper (0 there): trimmed L1(G(x, s, 0), x) over the same defect sources, the gan.keep_trim
+    # share of largest pixel errors left out. lambda_clean alone drops the defect by smearing the whole background
+    # (source-identity ratio 0.58-0.75); with this, only the defect's pixels may change (README).
+    lambda_keep: float = field_spec(0.0, low=0)

@@ -97,6 +97,22 @@ def anchor_identity_loss(x_normal: Tensor, anchor_output: Tensor) -> Tensor:
     return F.l1_loss(anchor_output, x_normal)
 
 
+def trimmed_identity_loss(x: Tensor, output: Tensor, trim: float) -> Tensor:
+    """Mean |output - x| over each image's pixels, leaving out its ``trim`` share of largest pixel errors (mean over
+    channels): NOT a DT-GAN term (``lambda_keep``, 0 in the paper).
+
+    Applied to the background path G(x, s, 0) of defect sources, which ``lambda_clean`` makes drop the defect: the
+    pixels it changes there (the defect) are the largest errors and go free, every other pixel must stay the
+    source's, so dropping the defect cannot cost the texture; see dtgan/gans/dtgan/config.py.
+    """
+    if not 0 <= trim < 1:
+        msg = f"trimmed_identity_loss: trim must lie in [0, 1), got {trim}"
+        raise ValueError(msg)
+    errors = (output - x).abs().mean(1).flatten(1)
+    kept = max(1, round(errors.size(1) * (1 - trim)))
+    return torch.topk(errors, kept, dim=1, largest=False).values.mean()
+
+
 def foreground_classification_loss(fg_logits: Tensor, domains: Tensor) -> Tensor:
     """L_FG (§4.6) for one set of images: CE of FG_cls against the foreground domain.
 

@@ -42,6 +42,8 @@ from dtgan.runtime import derive_seed, pick_device
 
 log = logging.getLogger(__name__)
 
+FAMILY_ROOT = Path(__file__).resolve().parent  # the code this family's checkpoints record
+
 TRANSLATIONS = ("Scratches", "Spots")
 SAVED_MODULES = ("common_encoder", "separate_encoder", "normal_decoder", "mask_decoder")  # C is training-only
 GRID_IMAGES = 4  # sources and references in samples.png
@@ -187,7 +189,7 @@ def train_model(cfg: MokadyConfig, normals: Tensor, defects: Tensor, out_dir: Pa
     train_steps(state, make_step_fn(cfg, nets, normals, defects, device), iterations=cfg.iterations,
                 log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
                 checkpoint_path=out_dir / CHECKPOINT_NAME, config=checkpoint_config(config),
-                desc=f"mokady {translation}")
+                desc=f"mokady {translation}", family_root=FAMILY_ROOT)
     if not world.is_rank0:
         return state
     save_model(out_dir, {name: modules[name] for name in SAVED_MODULES}, with_world(config, world))

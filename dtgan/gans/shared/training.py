@@ -4,8 +4,9 @@ A family writes one ``step_fn(state) -> dict of floats`` (one full iteration: it
 :func:`train_steps`, which counts steps, records the loss history, shows a progress bar, and every
 ``checkpoint_every`` steps writes ``checkpoint.pt`` atomically: every module (live and EMA), optimiser, sampler RNG,
 the torch RNG, the history and ``extra`` (e.g. ADA's p). A checkpoint is resumed only when the ``config`` it was
-written with equals the current one (hyperparameters and the data fingerprint), so a changed dataset or setting
-trains from scratch instead of continuing a different run.
+written with equals the current one (hyperparameters and the data fingerprint) and it was written by the same
+code (:func:`dtgan.provenance.code_fingerprint` of this package and the family's), so a changed dataset, setting or
+training code trains from scratch instead of continuing a different run.
 
 Data parallel under torchrun (dtgan/distributed.py), as DT-GAN's loop: every rank runs the same steps on its own
 batch_size / world_size images drawn from its own seeded sampler (rank 0's is the single-process one), a family's
@@ -51,6 +52,7 @@ from dtgan.distributed import (
 )
 from dtgan.errors import CheckpointError
 from dtgan.gans.shared.data import BatchSampler
+from dtgan.provenance import code_fingerprint
 from dtgan.runtime import atomic_path, save_torch, write_json
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_NAME = "model.pt"
 CONFIG_NAME = "config.json"
+SHARED_ROOT = Path(__file__).resolve().parent  # dtgan/gans/shared: this loop, its data and artefacts
 
 
 @dataclass
@@ -122,13 +125,15 @@ def _load_rank_streams(state: TrainingState, streams: dict[str, Any]) -> None:
     torch.set_rng_state(streams["torch_rng"].cpu())
 
 
-def save_checkpoint(path: Path, state: TrainingState, config: dict[str, Any]) -> None:
-    """Called on every rank (each one's streams are gathered); rank 0 alone writes."""
+def save_checkpoint(path: Path, state: TrainingState, config: dict[str, Any], code_sha256: str) -> None:
+    """Called on every rank (each one's streams are gathered); rank 0 alone writes. ``code_sha256``: the
+    fingerprint of the code that trains (:func:`family_code`)."""
     streams = gather_objects(_rank_streams(state), state.world)
     if not state.world.is_rank0:
         return
     payload = {
         "config": _as_json(config),
+        "code_sha256": code_sha256,
         "step": state.step,
         "modules": {name: module.state_dict() for name, module in state.modules.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
@@ -142,15 +147,18 @@ def save_checkpoint(path: Path, state: TrainingState, config: dict[str, Any]) ->
     log.info("checkpoint at step %d -> %s", state.step, path)
 
 
-def try_resume(path: Path, state: TrainingState, config: dict[str, Any], iterations: int) -> bool:
-    """Load ``path`` into ``state`` when it exists, was written with ``config`` and has not gone past
-    ``iterations`` (a longer run's checkpoint would hand back a model trained for more steps than asked); True if
-    resumed."""
+def try_resume(path: Path, state: TrainingState, config: dict[str, Any], iterations: int, code_sha256: str) -> bool:
+    """Load ``path`` into ``state`` when it exists, was written with ``config`` by the code ``code_sha256`` and has
+    not gone past ``iterations`` (a longer run's checkpoint would hand back a model trained for more steps than
+    asked); True if resumed."""
     if not path.is_file():
         return False
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if payload.get("config") != _as_json(config):
         log.warning("ignoring %s: it was written with a different config or data; training from scratch", path)
+        return False
+    if payload.get("code_sha256") != code_sha256:
+        log.warning("ignoring %s: it was written by other training code; training from scratch", path)
         return False
     if int(payload["step"]) > iterations:
         log.warning("ignoring %s: it is at step %d, past the %d iterations asked for; training from scratch", path,
@@ -167,14 +175,21 @@ def try_resume(path: Path, state: TrainingState, config: dict[str, Any], iterati
     return True
 
 
+def family_code(family_root: Path) -> str:
+    """The fingerprint a family's checkpoints carry: every .py file of this shared package and of the family's."""
+    return code_fingerprint(SHARED_ROOT, family_root)
+
+
 def train_steps(state: TrainingState, step_fn: Callable[[TrainingState], dict[str, float]], *, iterations: int,
                 log_every: int, checkpoint_every: int, checkpoint_path: Path, config: dict[str, Any],
-                desc: str) -> None:
+                desc: str, family_root: Path) -> None:
     """Run ``step_fn`` until ``state.step == iterations`` (resuming from ``checkpoint_path`` when it matches).
-    Under torchrun every rank calls this; the history holds the ranks' mean values."""
+    ``family_root``: the family's package directory, whose code the checkpoint records. Under torchrun every rank
+    calls this; the history holds the ranks' mean values."""
     config = with_world(config, state.world)
+    code_sha256 = family_code(family_root)
     broadcast_modules(state)
-    try_resume(checkpoint_path, state, config, iterations)
+    try_resume(checkpoint_path, state, config, iterations, code_sha256)
     for module in state.modules.values():
         module.train()
     bar = tqdm(range(state.step, iterations), initial=state.step, total=iterations, desc=desc, mininterval=2.0,
@@ -189,10 +204,10 @@ def train_steps(state: TrainingState, step_fn: Callable[[TrainingState], dict[st
             bar.set_postfix({k: f"{v:.3g}" for k, v in list(losses.items())[:4]}, refresh=False)
         if state.step % checkpoint_every == 0 and state.step < iterations:
             _share_buffers(state)
-            save_checkpoint(checkpoint_path, state, config)
+            save_checkpoint(checkpoint_path, state, config, code_sha256)
             barrier(state.world)  # every rank reads this file if the run is resumed: let rank 0 finish writing it
     _share_buffers(state)  # the model and the checkpoint hold rank 0's statistics; so does every rank now
-    save_checkpoint(checkpoint_path, state, config)
+    save_checkpoint(checkpoint_path, state, config, code_sha256)
     barrier(state.world)
 
 

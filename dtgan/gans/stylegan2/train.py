@@ -57,6 +57,8 @@ from dtgan.runtime import pick_device, to_device
 
 log = logging.getLogger(__name__)
 
+FAMILY_ROOT = Path(__file__).resolve().parent  # the code this family's checkpoints record
+
 AUGMENTS = ("none", "ada")
 ADAM_EPS = 1e-8  # official
 SAMPLES_PER_CLASS = 8
@@ -254,6 +256,7 @@ def train_model(cfg: Stylegan2Config, data: LabelledImages, out_dir: Path, repor
         checkpoint_path=out_dir / CHECKPOINT_NAME,
         config=run_config(cfg, data, augment),
         desc=f"stylegan2[{augment}]",
+        family_root=FAMILY_ROOT,
     )
     if not world.is_rank0:
         return state

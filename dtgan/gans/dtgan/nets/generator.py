@@ -152,6 +152,16 @@ class Generator(nn.Module):
         foreground = self._foreground(torch.cat([d for _, d in codes]), torch.cat([s for s, _ in codes]))
         return [self.fuse(torch.cat([background, part], 1)) for part in foreground.chunk(len(codes))]
 
+    def background_output(self, features: torch.Tensor) -> torch.Tensor:
+        """(d)/(e) with ``fg_relative``: the anchor output G(x, s, 0), which is the background path alone and the same
+        for every style s (the zero code adds exactly nothing), without running the foreground decoder."""
+        if not self.fg_relative:
+            msg = "Generator.background_output needs fg_relative (variants d, e): otherwise G(x, s, 0) depends on s"
+            raise ValueError(msg)
+        background = self.decode_background(self.split(features)[0])
+        nothing = background.new_zeros(background.size(0), self.fg_channels, *background.shape[2:])
+        return self.fuse(torch.cat([background, nothing], 1))
+
     def _foreground(self, defect: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """The foreground decoder's output; with ``fg_relative`` minus its output for the all-zero (anchor) code,
         so the zero code adds exactly nothing and the style shapes only what a defect code adds (one 2B call)."""

@@ -2,8 +2,9 @@
 
 ``checkpoint.pt`` holds everything to continue bit-identically: nets, EMA nets, optimisers, step, loss history and
 every RNG state (sampler generator, M's noise generator, torch's global RNG), plus the resolved config it was
-written with (:func:`resolved_config`) and the fingerprint of the code that wrote it (:func:`code_fingerprint`): a
-checkpoint of another config, other data or other DT-GAN code is ignored, not resumed.
+written with (:func:`resolved_config`) and the fingerprint of the code that wrote it
+(:func:`dtgan.provenance.code_fingerprint` of this family's package): a checkpoint of another config, other data or
+other DT-GAN code is ignored, not resumed.
 The trained model later stages read is :mod:`dtgan.gans.dtgan.artefact`.
 
 Under torchrun rank 0 writes the one checkpoint; it also holds every rank's RNG states (``ranks``), since each rank
@@ -12,7 +13,6 @@ draws its own batches, and every rank resumes from the same file (``out`` on a f
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -26,26 +26,13 @@ from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.loop import MODULES, TrainingRun, start_gan_phase
 from dtgan.params import as_dict
+from dtgan.provenance import code_fingerprint
 from dtgan.runtime import save_torch
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FAMILY_ROOT = Path(__file__).resolve().parents[1]  # dtgan/gans/dtgan
-
-
-def code_fingerprint(root: Path = FAMILY_ROOT) -> str:
-    """sha256 over the path and bytes of every .py file of the DT-GAN family package (networks, losses, training).
-
-    DVC keeps the persisted checkpoint when a stage reruns because its code changed; resuming it would re-emit the
-    model the old code trained under the new code's lock entry (seen once: a finished checkpoint was "resumed" at
-    its last step and nothing was retrained). So a checkpoint written by other code is ignored, as one of another
-    config is."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def resolved_config(cfg: GanConfig, variant: str, weights: LossWeights, data: GanData,
@@ -98,7 +85,7 @@ def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) 
         return
     state = {
         "config": config,
-        "code_sha256": code_fingerprint(),
+        "code_sha256": code_fingerprint(FAMILY_ROOT),
         "step": run.step,
         "nets": {name: getattr(run.nets, name).state_dict() for name in MODULES},
         "ema": {name: getattr(run.ema, name).state_dict() for name in EMA_MODULES},
@@ -130,7 +117,7 @@ def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any], cfg: 
     if state.get("config") != config:
         log.warning("ignoring %s: it was written with a different config; training from scratch", path)
         return False
-    if state.get("code_sha256") != code_fingerprint():
+    if state.get("code_sha256") != code_fingerprint(FAMILY_ROOT):
         log.warning("ignoring %s: it was written by other DT-GAN code (%s); training from scratch", path, FAMILY_ROOT)
         return False
     for name in MODULES:

@@ -214,7 +214,8 @@ def warmup_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> 
             reference = run.nets.encoder(batch.x_ref, batch.y_trg)
     names = ("generator", "encoder", "discriminator") + (("mapping",) if weights.lambda_imle else ())
     logged = _optimise(run, names, lambda: warmup_loss(run.nets, batch, warmup_weights(weights),
-                                                       _imle_term(run, cfg, batch, weights, reference), reference))
+                                                       _imle_term(run, cfg, batch, weights, reference), reference,
+                                                       keep_trim=cfg.keep_trim))
     update_ema(run.nets, run.ema, cfg.ema_beta)
     run.step += 1
     return {f"warmup/{k}": v for k, v in logged.items()}
@@ -240,9 +241,10 @@ def train_iteration(run: TrainingRun, cfg: GanConfig, weights: LossWeights) -> d
         run, ("generator", "mapping", "encoder"),
         # E is unchanged since ref_codes (only D stepped), so they are the IMLE targets without a second E pass.
         lambda: generator_loss(nets, batch, latent_codes(nets, batch, run.noise_generator), g_w,
-                               _imle_term(run, cfg, batch, weights, ref_codes)),
+                               _imle_term(run, cfg, batch, weights, ref_codes), keep_trim=cfg.keep_trim),
     )
-    g_ref = _optimise(run, ("generator",), lambda: generator_loss(nets, batch, reference_codes(nets, batch), g_w))
+    g_ref = _optimise(run, ("generator",), lambda: generator_loss(nets, batch, reference_codes(nets, batch), g_w,
+                                                                  keep_trim=cfg.keep_trim))
     update_ema(nets, run.ema, cfg.ema_beta)
     run.step += 1
     flat = {"lambda_ds": g_w["ds"]}

@@ -7,7 +7,8 @@ L_BG. Inactive terms are logged as 0 and add nothing to the total.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -26,6 +27,7 @@ from dtgan.gans.dtgan.losses import (
     r1_penalty,
     source_consistency_loss,
     style_defect_reconstruction_loss,
+    trimmed_identity_loss,
     weighted_total,
 )
 from dtgan.gans.dtgan.training.compile import eager
@@ -58,6 +60,45 @@ def mapping_imle_loss(nets: Any, batch: Batch, targets: Codes, samples: int,
     style, defect = nets.mapping(z, batch.y_trg.repeat(samples), noise_generator=noise_generator)
     return code_imle_loss(style.view(samples, *style_ref.shape),
                           None if defect is None else defect.view(samples, *defect_ref.shape), style_ref, defect_ref)
+
+
+@contextlib.contextmanager
+def _frozen(module: torch.nn.Module) -> Iterator[None]:
+    """Inside the block ``module``'s parameters record no gradient (their flags are restored after)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def background_terms(nets: Any, batch: Batch, features: Tensor, weights: dict[str, float],
+                     keep_trim: float) -> dict[str, Tensor | None]:
+    """The CPU default's terms on the background path of the batch's defect sources x (not the paper's):
+
+    - clean (``lambda_clean``): CE(FG_cls(G(x, s, 0)), Normal) with D frozen (its classifiers learn from real
+      images only), so the background path drops the source's defect and reconstruction must draw it through the
+      defect code;
+    - keep (``lambda_keep``): trimmed L1(G(x, s, 0), x), the ``keep_trim`` share of largest pixel errors left out,
+      so dropping the defect cannot cost the source's texture.
+
+    Both None when off, without fg_relative (G(x, s, 0) is the background path alone only in d/e), without D's FG
+    classifier, or without a defect source in the batch. ``features`` is the one encoding of the batch."""
+    off: dict[str, Tensor | None] = {"clean": None, "keep": None}
+    rows = batch.y != 0
+    if not (weights["clean"] or weights["keep"]) or not nets.generator.fg_relative or not bool(rows.any()):
+        return off
+    anchor = nets.generator.background_output(features[rows])
+    terms = dict(off)
+    if weights["keep"]:
+        terms["keep"] = trimmed_identity_loss(batch.x[rows], anchor, keep_trim)
+    if weights["clean"] and nets.discriminator.fg_cls is not None:
+        normal = torch.zeros_like(batch.y[rows])
+        with _frozen(nets.discriminator):
+            terms["clean"] = foreground_classification_loss(nets.discriminator(anchor, normal).fg_logits, normal)
+    return terms
 
 
 def _optional(fn: Callable[[Tensor, Tensor], Tensor], logits: Tensor | None, labels: Tensor) -> Tensor | None:
@@ -133,10 +174,12 @@ def _source_codes_and_cycle(nets: Any, batch: Batch, x_fake: Tensor) -> tuple[Co
 
 
 def generator_loss(
-    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float], imle: Tensor | None = None
+    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float], imle: Tensor | None = None,
+    keep_trim: float = 0.0,
 ) -> tuple[Tensor, dict[str, float]]:
     """L_G = BCE(D_y~(x_f),1) + L_sd_rec - λ_ds L_ds + L_cyc + L_d_rec + CE(FG_cls(x_f), y~) + CE(BG_cls(x_f), p),
-    plus the non-paper terms src, anchor and ``imle`` (mapping_imle_loss's value, given in the latent step only).
+    plus the non-paper terms src, anchor, ``imle`` (mapping_imle_loss's value, given in the latent step only) and
+    the background path's clean and keep (:func:`background_terms`, trimmed at ``keep_trim``).
 
     G encodes each image once (source, fake) and decodes it as often as needed: the same values and gradients as
     running G from pixels every time, at a fraction of the encoder passes."""
@@ -162,6 +205,7 @@ def generator_loss(
         "anchor": _anchor_identity(nets.generator, batch, features, style_trg, defect_trg) if weights["anchor"]
         else None,
         "imle": imle,
+        **background_terms(nets, batch, features, weights, keep_trim),
     }
     return weighted_total(terms, weights)
 
@@ -188,7 +232,7 @@ def _defect_reconstruction(
 
 
 def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float], imle: Tensor | None = None,
-                reference: Codes | None = None) -> tuple[Tensor, dict[str, float]]:
+                reference: Codes | None = None, keep_trim: float = 0.0) -> tuple[Tensor, dict[str, float]]:
     """Non-adversarial warm-up objective (gan.warmup_iters; not in the paper, which starts adversarially).
 
     Terms that need no translated image: the paper's own losses (cyc, d_rec, fg, bg) and the CPU default's non-paper
@@ -200,7 +244,9 @@ def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float], imle: Tensor
     - imle (not the paper's): mapping_imle_loss's value when lambda_imle is set, so M starts the GAN phase drawing
       codes like E's instead of untrained;
     - anchor (not the paper's): G(x, s_ref, 0) = x for Normal sources, with ``reference`` = E_y~(x_ref) computed by
-      the caller without gradients (the styles the GAN phase's reference step uses).
+      the caller without gradients (the styles the GAN phase's reference step uses);
+    - clean, keep (not the paper's): :func:`background_terms` on the defect sources' background path; D is frozen
+      for clean, so its classifiers still learn from real images only.
     G/E, M and D terms touch disjoint parameters, so one backward serves all.
     """
     style_src, defect_src = nets.encoder(batch.x, batch.y)
@@ -213,6 +259,7 @@ def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float], imle: Tensor
         "fg": _optional(foreground_classification_loss, real.fg_logits, batch.y),
         "bg": _optional(background_classification_loss, real.bg_logits, batch.p),
         "imle": imle,
+        **background_terms(nets, batch, features, weights, keep_trim),
     }
     if weights["anchor"]:
         if reference is None:

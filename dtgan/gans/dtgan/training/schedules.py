@@ -44,10 +44,13 @@ def generator_weights(weights: LossWeights, step: int, ds_decay_iters: int) -> d
         "src": weights.lambda_src,
         "anchor": weights.lambda_anchor,
         "imle": weights.lambda_imle,
+        "clean": weights.lambda_clean,
+        "keep": weights.lambda_keep,
     }
 
 
 def warmup_weights(weights: LossWeights) -> dict[str, float]:
     """Weights of the warm-up terms: the paper's own λ of the losses they come from."""
     return {"cyc": weights.lambda_cyc, "d_rec": weights.lambda_d_rec, "fg": weights.lambda_fg, "bg": weights.lambda_bg,
-            "anchor": weights.lambda_anchor, "imle": weights.lambda_imle}
+            "anchor": weights.lambda_anchor, "imle": weights.lambda_imle, "clean": weights.lambda_clean,
+            "keep": weights.lambda_keep}
