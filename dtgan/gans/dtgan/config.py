@@ -124,9 +124,10 @@ class LossWeights:
     # NOT a term of the paper (0 there): D's FG classifier (frozen for this term: it learns from real images only)
     # must read the background path G(x, s, 0) of every defect source x as Normal, in the warm-up and both G steps
     # (d, e: fg_relative). Otherwise the background path carries the source's defect, the warm-up's G(x, E(x)) = x
-    # never needs the defect code, and the defect path draws a fixed mark wherever the reference's defect is (README).
+    # never needs the defect code, and the defect path draws a fixed mark whatever the reference's defect (README).
     lambda_clean: float = field_spec(0.0, low=0)
     # NOT a term of the paper (0 there): trimmed L1(G(x, s, 0), x) over the same defect sources, the gan.keep_trim
     # share of largest pixel errors left out. lambda_clean alone drops the defect by smearing the whole background
-    # (source-identity ratio 0.58-0.75); with this, only the defect's pixels may change (README).
+    # (source-identity ratio 0.58-0.75); with this, the background path may change only its largest-error pixels.
+    # Both off by default: together they kept the texture at one GAN seed and not at another (README, "ck" runs).
     lambda_keep: float = field_spec(0.0, low=0)

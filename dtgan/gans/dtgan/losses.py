@@ -103,7 +103,7 @@ def trimmed_identity_loss(x: Tensor, output: Tensor, trim: float) -> Tensor:
 
     Applied to the background path G(x, s, 0) of defect sources, which ``lambda_clean`` makes drop the defect: the
     pixels it changes there (the defect) are the largest errors and go free, every other pixel must stay the
-    source's, so dropping the defect cannot cost the texture; see dtgan/gans/dtgan/config.py.
+    source's, so dropping the defect need not cost the texture; see dtgan/gans/dtgan/config.py.
     """
     if not 0 <= trim < 1:
         msg = f"trimmed_identity_loss: trim must lie in [0, 1), got {trim}"

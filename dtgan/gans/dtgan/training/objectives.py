@@ -82,7 +82,7 @@ def background_terms(nets: Any, batch: Batch, features: Tensor, weights: dict[st
       images only), so the background path drops the source's defect and reconstruction must draw it through the
       defect code;
     - keep (``lambda_keep``): trimmed L1(G(x, s, 0), x), the ``keep_trim`` share of largest pixel errors left out,
-      so dropping the defect cannot cost the source's texture.
+      so dropping the defect need not cost the source's texture.
 
     Both None when off, without fg_relative (G(x, s, 0) is the background path alone only in d/e), without D's FG
     classifier, or without a defect source in the batch. ``features`` is the one encoding of the batch."""
