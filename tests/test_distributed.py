@@ -106,7 +106,8 @@ def one_step(phase: str, world: World, dtype: torch.dtype) -> dict[str, dict[str
             weights, cfg.lambda_reg)))
     else:
         _optimise(run, ("generator", "mapping", "encoder"), lambda: generator_loss(
-            nets, batch, latent_codes(nets, batch, run.noise_generator), generator_weights(weights, 0, 4)))
+            nets, batch, latent_codes(nets, batch, run.noise_generator), generator_weights(weights, 0, 4),
+            keep_trim=cfg.keep_trim))
     named = [(f"{name}.{k}", v) for name in ("generator", "mapping", "encoder", "discriminator")
              for k, v in getattr(nets, name).named_parameters()]
     return {"params": {k: v.detach().clone() for k, v in named},
@@ -125,7 +126,7 @@ def resume_run(out: Path, world: World) -> dict:
     train(straight, cfg, weights, on_checkpoint=lambda run: None)
 
     def save_then_die(run):
-        save_checkpoint(out / "checkpoint.pt", run, config)
+        save_checkpoint(out / "checkpoint.pt", run, config, "test code")
         raise _Killed
 
     first = _run(cfg, world)
@@ -133,7 +134,7 @@ def resume_run(out: Path, world: World) -> dict:
         train(first, cfg, weights, on_checkpoint=save_then_die)
     torch.distributed.barrier()  # rank 0 has written the checkpoint every rank now reads
     resumed = _run(cfg, world)
-    assert try_resume(out / "checkpoint.pt", resumed, config, cfg) and resumed.step == 2
+    assert try_resume(out / "checkpoint.pt", resumed, config, cfg, "test code") and resumed.step == 2
     train(resumed, cfg, weights, on_checkpoint=lambda run: None)
     return {"straight": _state(straight), "resumed": _state(resumed), "history": (straight.history, resumed.history),
             "batch_x": train_iteration_batch(resumed)}

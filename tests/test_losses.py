@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dtgan.gans.dtgan.config import LossWeights
+from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.losses import (
     adversarial_loss,
     background_classification_loss,
@@ -231,7 +231,8 @@ def _nets():
 def test_generator_fg_uses_target_domain_and_bg_uses_source_product():
     batch, nets = _batch(), _nets()
     codes = ((torch.ones(2, 4), torch.zeros(2, 1, 2, 2)), (torch.zeros(2, 4), torch.ones(2, 1, 2, 2)))
-    _, logged = generator_loss(nets, batch, codes, generator_weights(LossWeights(), 0, 10))
+    _, logged = generator_loss(nets, batch, codes, generator_weights(LossWeights(), 0, 10),
+                               keep_trim=GanConfig().keep_trim)
     assert logged["fg"] == pytest.approx(F.cross_entropy(FIXED_FG, batch.y_trg).item())
     assert logged["fg"] != pytest.approx(F.cross_entropy(FIXED_FG, batch.y).item())
     assert logged["bg"] == pytest.approx(F.cross_entropy(FIXED_BG, batch.p).item())
@@ -256,7 +257,8 @@ def test_variant_a_codes_drop_defect_terms():
         logit=x.flatten(1).sum(1) * nets.discriminator.w, fg_logits=None, bg_logits=None
     )
     codes = ((torch.ones(2, 4), None), (torch.zeros(2, 4), None))
-    _, logged = generator_loss(nets, batch, codes, generator_weights(LossWeights(), 0, 10))
+    _, logged = generator_loss(nets, batch, codes, generator_weights(LossWeights(), 0, 10),
+                               keep_trim=GanConfig().keep_trim)
     assert logged["fg"] == 0.0 and logged["bg"] == 0.0 and logged["d_rec"] == 0.0
     assert logged["ds"] > 0 and logged["cyc"] > 0
 

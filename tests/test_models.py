@@ -521,6 +521,21 @@ def test_background_output_is_the_anchor_output_for_every_style():
         absolute.background_output(features)
 
 
+def test_decode_each_appends_the_anchor_output_of_its_own_background_pass():
+    cfg = dataclasses.replace(small_config(), fg_relative=True)
+    g = build_nets(cfg, "e", SIZE, K, P, seed=4).generator
+    codes = [(torch.randn(3, STYLE), torch.randn(3, FG, CODE, CODE)) for _ in range(2)]
+    with torch.no_grad():
+        features = g.encode_features(_inputs()[0])
+        *translations, anchor = g.decode_each(features, codes, with_anchor=True)
+        for output, expected in zip(translations, g.decode_each(features, codes), strict=True):
+            torch.testing.assert_close(output, expected)
+        torch.testing.assert_close(anchor, g.background_output(features))
+    absolute = build_nets(small_config(), "e", SIZE, K, P, seed=4).generator
+    with pytest.raises(ValueError, match="fg_relative"):
+        absolute.decode_each(absolute.encode_features(_inputs()[0]), codes, with_anchor=True)
+
+
 def test_translations_share_the_background_pass_with_the_same_gradients():
     """objectives._translations in (e): four outputs from one background pass, G22 detached; the values and G's
     gradients equal the plain form (G11, G12, G21 in one 3x call, G22 under no_grad)."""
@@ -543,7 +558,7 @@ def test_translations_share_the_background_pass_with_the_same_gradients():
                                  torch.cat([d1, d2, d1])).chunk(3)
         return x11, [x11, x22, x12, x21]
 
-    shared_grads, shared_out = grads(lambda features: _translations(g, features, codes))
+    shared_grads, shared_out = grads(lambda features: _translations(g, features, codes, with_anchor=False)[:2])
     plain_grads, plain_out = grads(plain)
     assert len(shared_grads) == len(plain_grads)
     for a, b in zip(shared_out + shared_grads, plain_out + plain_grads, strict=True):

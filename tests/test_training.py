@@ -22,14 +22,19 @@ from dtgan.gans.dtgan.training import checkpoint
 from dtgan.gans.dtgan.training.checkpoint import resolved_config, save_checkpoint, try_resume
 from dtgan.gans.dtgan.training.data import gan_training_data
 from dtgan.gans.dtgan.training.ema import update_ema
+from dtgan.gans.dtgan.training.gradients import gradient_flags
 from dtgan.gans.dtgan.training.loop import build_run, train, train_iteration, trainable_only
 from dtgan.gans.dtgan.training.objectives import background_terms, warmup_loss
 from dtgan.gans.dtgan.training.sampler import GanBatchSampler, augment, crop_box
 from dtgan.gans.dtgan.training.schedules import generator_weights, warmup_weights
+from dtgan.provenance import code_fingerprint
 
 TINY = {"max_channels": 16, "fg_channels": 4, "style_dim": 8, "latent_dim": 4, "mapping_hidden": 16,
         "batch_size": 2, "warmup_iters": 0, "iterations": 6, "ds_decay_iters": 6, "checkpoint_every": 3,
         "log_every": 2, "device": "cpu", "seed": 5}
+
+
+CODE = "the code of this test"  # what checkpoints record as their writer (train_variant passes family_code())
 
 
 def tiny_cfg(**overrides) -> GanConfig:
@@ -108,6 +113,16 @@ def test_trainable_only_restores_flags(gan_data):
     assert all(p.requires_grad for p in run.nets.discriminator.parameters())
 
 
+def test_gradient_flags_restore_each_parameter_own_flag_also_after_an_error():
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    module[0].bias.requires_grad_(False)  # a mixed module: restored per parameter, not per module
+    before = [p.requires_grad for p in module.parameters()]
+    with pytest.raises(RuntimeError, match="inside"), gradient_flags([(module, True)]):
+        assert all(p.requires_grad for p in module.parameters())
+        raise RuntimeError("inside")
+    assert [p.requires_grad for p in module.parameters()] == before
+
+
 def test_variant_a_logs_inactive_terms_as_zero(gan_data):
     cfg = tiny_cfg()
     losses = train_iteration(_run(cfg, gan_data, "a"), cfg, LossWeights())
@@ -172,7 +187,7 @@ def test_lambda_anchor_in_the_warmup_uses_the_references_codes(gan_data):
     assert train_iteration(run, cfg, weights)["warmup/anchor"] > 0
     batch = run.sampler.next_batch()
     with pytest.raises(ValueError, match="needs the references' codes"):
-        warmup_loss(run.nets, batch, warmup_weights(weights))
+        warmup_loss(run.nets, batch, warmup_weights(weights), keep_trim=cfg.keep_trim)
 
 
 def _params(module: torch.nn.Module) -> torch.Tensor:
@@ -204,7 +219,7 @@ def test_resume_is_bit_identical(gan_data, tmp_path, switches):
     train(straight, cfg, weights, on_checkpoint=lambda run: None)
 
     def save_then_die(run):
-        save_checkpoint(tmp_path / "checkpoint.pt", run, config)
+        save_checkpoint(tmp_path / "checkpoint.pt", run, config, CODE)
         raise _Killed
 
     first = _run(cfg, gan_data)
@@ -212,7 +227,7 @@ def test_resume_is_bit_identical(gan_data, tmp_path, switches):
         train(first, cfg, weights, on_checkpoint=save_then_die)
     assert first.step == 3
     resumed = _run(cfg, gan_data)
-    assert try_resume(tmp_path / "checkpoint.pt", resumed, config, cfg) and resumed.step == 3
+    assert try_resume(tmp_path / "checkpoint.pt", resumed, config, cfg, CODE) and resumed.step == 3
     train(resumed, cfg, weights, on_checkpoint=lambda run: None)
     a, b = _state_tensors(straight), _state_tensors(resumed)
     assert a.keys() == b.keys()
@@ -223,35 +238,36 @@ def test_resume_is_bit_identical(gan_data, tmp_path, switches):
 def test_checkpoint_with_other_config_is_ignored(gan_data, tmp_path):
     cfg, weights = tiny_cfg(), LossWeights()
     run = _run(cfg, gan_data)
-    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data))
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data), CODE)
     other = resolved_config(tiny_cfg(lr=3e-4), "e", weights, gan_data)
-    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other, cfg)
-    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, "e", weights, gan_data), cfg)
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), other, cfg, CODE)
+    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), resolved_config(cfg, "e", weights, gan_data), cfg, CODE)
 
 
-def test_checkpoint_written_by_other_code_is_ignored(gan_data, tmp_path, monkeypatch):
+def test_checkpoint_written_by_other_code_is_ignored(gan_data, tmp_path):
     # DVC keeps the persisted checkpoint when the training code changes: resuming it would re-emit the old model.
     cfg, weights = tiny_cfg(), LossWeights()
     config = resolved_config(cfg, "e", weights, gan_data)
-    save_checkpoint(tmp_path / "c.pt", _run(cfg, gan_data), config)
-    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg)
-    monkeypatch.setattr(checkpoint, "code_fingerprint", lambda *roots: "other code")
-    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg)
+    save_checkpoint(tmp_path / "c.pt", _run(cfg, gan_data), config, CODE)
+    assert try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg, CODE)
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, gan_data), config, cfg, "other code")
 
 
 def test_checkpoint_fingerprint_is_the_whole_family_package():
     assert checkpoint.FAMILY_ROOT.name == "dtgan" and (checkpoint.FAMILY_ROOT / "nets" / "generator.py").is_file()
+    assert checkpoint.family_code() == code_fingerprint(checkpoint.FAMILY_ROOT)
 
 def test_checkpoint_from_other_data_is_ignored(gan_data, tmp_path):
     # DVC keeps the persisted checkpoint when the dataset or split changes: it must not be resumed then.
     cfg, weights = tiny_cfg(), LossWeights()
     run = _run(cfg, gan_data)
-    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data))
+    save_checkpoint(tmp_path / "c.pt", run, resolved_config(cfg, "e", weights, gan_data), CODE)
     images = gan_data.images.clone()
     images[0, 0, 0, 0] += 0.01  # one pixel of one image
     changed = dataclasses.replace(gan_data, images=images)
     assert changed.fingerprint() != gan_data.fingerprint()
-    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, "e", weights, changed), cfg)
+    assert not try_resume(tmp_path / "c.pt", _run(cfg, changed), resolved_config(cfg, "e", weights, changed), cfg,
+                          CODE)
     relabelled = dataclasses.replace(gan_data, domains=gan_data.domains[::-1].copy())
     assert relabelled.fingerprint() != gan_data.fingerprint()
 
@@ -367,6 +383,21 @@ def test_background_terms_train_g_background_path_through_a_frozen_d(gan_data):
     off = warmup_weights(LossWeights())
     assert background_terms(run.nets, batch, generator.encode_features(batch.x), off, 0.25) == {"clean": None,
                                                                                                   "keep": None}
+
+
+def test_background_terms_reuse_an_anchor_output_made_by_the_translations_pass(gan_data):
+    # generator_loss hands over G(x, s, 0) of the whole batch from decode_each: the terms equal their own pass's.
+    run = _run(tiny_cfg(fg_relative=True, batch_size=12), gan_data)
+    batch = run.sampler.next_batch()
+    weights = generator_weights(LossWeights(lambda_clean=1.0, lambda_keep=1.0), 0, 10)
+    with torch.no_grad():
+        features = run.nets.generator.encode_features(batch.x)
+        own = background_terms(run.nets, batch, features, weights, 0.25)
+        given = background_terms(run.nets, batch, features, weights, 0.25,
+                                 anchor=run.nets.generator.background_output(features))
+    assert own.keys() == given.keys() == {"clean", "keep"}
+    for name in own:
+        torch.testing.assert_close(given[name], own[name], rtol=1e-4, atol=1e-6)
 
 
 def test_background_terms_need_the_background_path_alone(gan_data):

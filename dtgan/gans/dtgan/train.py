@@ -26,7 +26,13 @@ from dtgan.gans.dtgan.curves import CURVES_DIR, write_curves
 from dtgan.gans.dtgan.diagnostics import classifier_accuracy
 from dtgan.gans.dtgan.grids import latent_grid, reference_grid, save_png
 from dtgan.gans.dtgan.nets.build import build_nets
-from dtgan.gans.dtgan.training.checkpoint import CHECKPOINT_NAME, resolved_config, save_checkpoint, try_resume
+from dtgan.gans.dtgan.training.checkpoint import (
+    CHECKPOINT_NAME,
+    family_code,
+    resolved_config,
+    save_checkpoint,
+    try_resume,
+)
 from dtgan.gans.dtgan.training.data import GanData, gan_training_data
 from dtgan.gans.dtgan.training.loop import TrainingRun, build_run, train
 from dtgan.runtime import pick_device, to_device, write_json
@@ -111,10 +117,11 @@ def train_variant(cfg: GanConfig, variant: str, weights: LossWeights, paths: Tra
     if world.is_rank0:
         paths.out.mkdir(parents=True, exist_ok=True)
         paths.reports.mkdir(parents=True, exist_ok=True)
-    try_resume(paths.out / CHECKPOINT_NAME, run, config, cfg)
+    code = family_code()
+    try_resume(paths.out / CHECKPOINT_NAME, run, config, cfg, code)
 
     def on_checkpoint(state: TrainingRun) -> None:
-        save_checkpoint(paths.out / CHECKPOINT_NAME, state, config)
+        save_checkpoint(paths.out / CHECKPOINT_NAME, state, config, code)
         if world.is_rank0:
             write_curves(paths.reports / CURVES_DIR, state.history)
         barrier(world)  # no rank runs ahead into the next checkpoint while rank 0 still writes this one

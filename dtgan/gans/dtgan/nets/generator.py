@@ -136,8 +136,10 @@ class Generator(nn.Module):
             features = block(features, style)
         return self.to_rgb(features)
 
-    def decode_each(self, features: torch.Tensor, codes: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
-        """(d)/(e): ``decode(features, s, d)`` for every (s, d) in ``codes``, with the background path run once.
+    def decode_each(self, features: torch.Tensor, codes: list[tuple[torch.Tensor, torch.Tensor]],
+                    with_anchor: bool = False) -> list[torch.Tensor]:
+        """(d)/(e): ``decode(features, s, d)`` for every (s, d) in ``codes``, with the background path run once;
+        ``with_anchor`` (fg_relative only) appends the anchor output :meth:`background_output` from that same pass.
 
         The background decoder sees neither style nor code, so one pass serves every translation of the same
         sources, and the foreground decoder runs once on the stacked codes: the same values and gradients as one
@@ -150,15 +152,20 @@ class Generator(nn.Module):
             self._check_codes(features.size(0), style, defect)
         background = self.decode_background(self.split(features)[0])
         foreground = self._foreground(torch.cat([d for _, d in codes]), torch.cat([s for s, _ in codes]))
-        return [self.fuse(torch.cat([background, part], 1)) for part in foreground.chunk(len(codes))]
+        outputs = [self.fuse(torch.cat([background, part], 1)) for part in foreground.chunk(len(codes))]
+        return outputs + [self._anchor(background)] if with_anchor else outputs
 
     def background_output(self, features: torch.Tensor) -> torch.Tensor:
         """(d)/(e) with ``fg_relative``: the anchor output G(x, s, 0), which is the background path alone and the same
         for every style s (the zero code adds exactly nothing), without running the foreground decoder."""
+        return self._anchor(self.decode_background(self.split(features)[0]))
+
+    def _anchor(self, background: torch.Tensor) -> torch.Tensor:
+        """The fused output of the background decoder's ``background`` with nothing from the foreground decoder."""
         if not self.fg_relative:
-            msg = "Generator.background_output needs fg_relative (variants d, e): otherwise G(x, s, 0) depends on s"
+            msg = ("Generator: the anchor output G(x, s, 0) is the background path alone only with fg_relative "
+                   "(variants d, e); otherwise it depends on s")
             raise ValueError(msg)
-        background = self.decode_background(self.split(features)[0])
         nothing = background.new_zeros(background.size(0), self.fg_channels, *background.shape[2:])
         return self.fuse(torch.cat([background, nothing], 1))
 

@@ -76,8 +76,15 @@ def _load_rank_state(run: TrainingRun, state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch_rng"].cpu())
 
 
-def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) -> None:
-    """Write the full training state atomically (a killed process never leaves a broken checkpoint).
+def family_code() -> str:
+    """The code fingerprint a DT-GAN checkpoint records: every .py file of this family's package (computed once
+    per training by its caller)."""
+    return code_fingerprint(FAMILY_ROOT)
+
+
+def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any], code_sha256: str) -> None:
+    """Write the full training state atomically (a killed process never leaves a broken checkpoint), recording
+    ``code_sha256`` (:func:`family_code`) as the code that wrote it.
 
     Called on every rank (the RNG states are gathered from all of them); rank 0 alone writes."""
     rank_states = gather_objects(_rank_state(run), run.world)
@@ -85,7 +92,7 @@ def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) 
         return
     state = {
         "config": config,
-        "code_sha256": code_fingerprint(FAMILY_ROOT),
+        "code_sha256": code_sha256,
         "step": run.step,
         "nets": {name: getattr(run.nets, name).state_dict() for name in MODULES},
         "ema": {name: getattr(run.ema, name).state_dict() for name in EMA_MODULES},
@@ -105,8 +112,9 @@ def save_checkpoint(path: str | Path, run: TrainingRun, config: dict[str, Any]) 
     log.info("checkpoint at step %d -> %s", run.step, path)
 
 
-def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any], cfg: GanConfig) -> bool:
-    """Load ``path`` into ``run`` if it exists and was made with the same resolved config; True if resumed.
+def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any], cfg: GanConfig, code_sha256: str) -> bool:
+    """Load ``path`` into ``run`` if it exists and was made with the same resolved config by the code
+    ``code_sha256`` (:func:`family_code`); True if resumed.
 
     A checkpoint written after the warm-up holds the GAN phase's optimisers, whose Adam groups can differ from the
     warm-up's (gan.background_lr): the run enters the GAN phase first so that their shapes match."""
@@ -117,7 +125,7 @@ def try_resume(path: str | Path, run: TrainingRun, config: dict[str, Any], cfg: 
     if state.get("config") != config:
         log.warning("ignoring %s: it was written with a different config; training from scratch", path)
         return False
-    if state.get("code_sha256") != code_fingerprint(FAMILY_ROOT):
+    if state.get("code_sha256") != code_sha256:
         log.warning("ignoring %s: it was written by other DT-GAN code (%s); training from scratch", path, FAMILY_ROOT)
         return False
     for name in MODULES:

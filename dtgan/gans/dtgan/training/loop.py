@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ from dtgan.gans.dtgan.config import GanConfig, LossWeights
 from dtgan.gans.dtgan.training.compile import compile_blocks
 from dtgan.gans.dtgan.training.data import GanData
 from dtgan.gans.dtgan.training.ema import update_ema
+from dtgan.gans.dtgan.training.gradients import gradient_flags
 from dtgan.gans.dtgan.training.objectives import (
     Codes,
     discriminator_fakes,
@@ -161,19 +162,9 @@ def _move(nets: Any, device: torch.device) -> Any:
     return nets
 
 
-@contextlib.contextmanager
-def trainable_only(nets: Any, names: tuple[str, ...]) -> Iterator[None]:
+def trainable_only(nets: Any, names: tuple[str, ...]) -> contextlib.AbstractContextManager[None]:
     """Within the block only modules in ``names`` record parameter gradients."""
-    modules = [getattr(nets, n) for n in MODULES]
-    saved = [[p.requires_grad for p in m.parameters()] for m in modules]
-    try:
-        for name, module in zip(MODULES, modules, strict=True):
-            module.requires_grad_(name in names)
-        yield
-    finally:
-        for module, flags in zip(modules, saved, strict=True):
-            for p, flag in zip(module.parameters(), flags, strict=True):
-                p.requires_grad_(flag)
+    return gradient_flags([(getattr(nets, name), name in names) for name in MODULES])
 
 
 def _optimise(run: TrainingRun, names: tuple[str, ...], loss_fn: Callable[[], tuple[torch.Tensor, dict]]) -> dict:

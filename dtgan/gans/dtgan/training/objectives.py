@@ -7,8 +7,7 @@ L_BG. Inactive terms are logged as 0 and add nothing to the total.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,6 +30,7 @@ from dtgan.gans.dtgan.losses import (
     weighted_total,
 )
 from dtgan.gans.dtgan.training.compile import eager
+from dtgan.gans.dtgan.training.gradients import gradient_flags
 from dtgan.gans.dtgan.training.sampler import Batch
 
 Codes = tuple[Tensor, "Tensor | None"]  # (style (B,S), defect (B,fg,h,w) or None)
@@ -62,20 +62,14 @@ def mapping_imle_loss(nets: Any, batch: Batch, targets: Codes, samples: int,
                           None if defect is None else defect.view(samples, *defect_ref.shape), style_ref, defect_ref)
 
 
-@contextlib.contextmanager
-def _frozen(module: torch.nn.Module) -> Iterator[None]:
-    """Inside the block ``module``'s parameters record no gradient (their flags are restored after)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(module.parameters(), flags, strict=True):
-            p.requires_grad_(flag)
+def needs_anchor(generator: Any, weights: dict[str, float]) -> bool:
+    """Whether :func:`background_terms` run at ``weights``: a switch on, and G(x, s, 0) is the background path
+    alone (fg_relative, variants d and e)."""
+    return bool(weights["clean"] or weights["keep"]) and generator.fg_relative
 
 
 def background_terms(nets: Any, batch: Batch, features: Tensor, weights: dict[str, float],
-                     keep_trim: float) -> dict[str, Tensor | None]:
+                     keep_trim: float, anchor: Tensor | None = None) -> dict[str, Tensor | None]:
     """The CPU default's terms on the background path of the batch's defect sources x (not the paper's):
 
     - clean (``lambda_clean``): CE(FG_cls(G(x, s, 0)), Normal) with D frozen (its classifiers learn from real
@@ -84,19 +78,20 @@ def background_terms(nets: Any, batch: Batch, features: Tensor, weights: dict[st
     - keep (``lambda_keep``): trimmed L1(G(x, s, 0), x), the ``keep_trim`` share of largest pixel errors left out,
       so dropping the defect need not cost the source's texture.
 
-    Both None when off, without fg_relative (G(x, s, 0) is the background path alone only in d/e), without D's FG
-    classifier, or without a defect source in the batch. ``features`` is the one encoding of the batch."""
+    Both None when off (:func:`needs_anchor`), without D's FG classifier, or without a defect source in the batch.
+    ``features`` is the one encoding of the batch; ``anchor``: G(x, s, 0) of the whole batch when the caller's
+    decoding already made it (Generator.decode_each), else made here from the defect sources' features."""
     off: dict[str, Tensor | None] = {"clean": None, "keep": None}
     rows = batch.y != 0
-    if not (weights["clean"] or weights["keep"]) or not nets.generator.fg_relative or not bool(rows.any()):
+    if not needs_anchor(nets.generator, weights) or not bool(rows.any()):
         return off
-    anchor = nets.generator.background_output(features[rows])
+    anchor = nets.generator.background_output(features[rows]) if anchor is None else anchor[rows]
     terms = dict(off)
     if weights["keep"]:
         terms["keep"] = trimmed_identity_loss(batch.x[rows], anchor, keep_trim)
     if weights["clean"] and nets.discriminator.fg_cls is not None:
         normal = torch.zeros_like(batch.y[rows])
-        with _frozen(nets.discriminator):
+        with gradient_flags([(nets.discriminator, False)]):
             terms["clean"] = foreground_classification_loss(nets.discriminator(anchor, normal).fg_logits, normal)
     return terms
 
@@ -140,9 +135,11 @@ def discriminator_loss(
     return weighted_total(terms, weights)
 
 
-def _translations(generator: Any, features: Tensor, codes: CodePair) -> tuple[Tensor, list[Tensor]]:
-    """x_f = G(x, s~1, d~1) and the outputs for L_ds: (G11, G2) in variant (a); (G11, G22, G12, G21) with defect
-    codes (spec §4.3). ``features`` is the one encoding of the source.
+def _translations(generator: Any, features: Tensor, codes: CodePair,
+                  with_anchor: bool) -> tuple[Tensor, list[Tensor], Tensor | None]:
+    """x_f = G(x, s~1, d~1), the outputs for L_ds: (G11, G2) in variant (a); (G11, G22, G12, G21) with defect
+    codes (spec §4.3), and with ``with_anchor`` the anchor output G(x, s, 0) when the same background pass gives it
+    (else None). ``features`` is the one encoding of the source.
 
     G11, G12 and G21 are decoded in one call on a 3x batch: every normalisation in G is per sample (instance norm,
     AdaIN), so this equals three separate calls, and on a CPU one call of 3B images costs far less than three of B.
@@ -152,16 +149,17 @@ def _translations(generator: Any, features: Tensor, codes: CodePair) -> tuple[Te
     """
     (s1, d1), (s2, d2) = codes
     if d1 is not None and generator.separate_decoding:
-        x11, x12, x21, x22 = generator.decode_each(features, [(s1, d1), (s1, d2), (s2, d1), (s2, d2)])
-        return x11, [x11, x22.detach(), x12, x21]
+        x11, x12, x21, x22, *anchor = generator.decode_each(features, [(s1, d1), (s1, d2), (s2, d1), (s2, d2)],
+                                                            with_anchor=with_anchor)
+        return x11, [x11, x22.detach(), x12, x21], anchor[0] if anchor else None
     with torch.no_grad():  # the second output is always the detached side (StarGAN v2)
         x22 = generator.decode(features, s2, d2)
     if d1 is None:
         x11 = generator.decode(features, s1, None)
-        return x11, [x11, x22]
+        return x11, [x11, x22], None
     styles, defects = torch.cat([s1, s1, s2]), torch.cat([d1, d2, d1])
     x11, x12, x21 = generator.decode(features.repeat(3, 1, 1, 1), styles, defects).chunk(3)
-    return x11, [x11, x22, x12, x21]
+    return x11, [x11, x22, x12, x21], None
 
 
 def _source_codes_and_cycle(nets: Any, batch: Batch, x_fake: Tensor) -> tuple[Codes, Tensor, Tensor]:
@@ -174,8 +172,8 @@ def _source_codes_and_cycle(nets: Any, batch: Batch, x_fake: Tensor) -> tuple[Co
 
 
 def generator_loss(
-    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float], imle: Tensor | None = None,
-    keep_trim: float = 0.0,
+    nets: Any, batch: Batch, codes: CodePair, weights: dict[str, float], imle: Tensor | None = None, *,
+    keep_trim: float,
 ) -> tuple[Tensor, dict[str, float]]:
     """L_G = BCE(D_y~(x_f),1) + L_sd_rec - λ_ds L_ds + L_cyc + L_d_rec + CE(FG_cls(x_f), y~) + CE(BG_cls(x_f), p),
     plus the non-paper terms src, anchor, ``imle`` (mapping_imle_loss's value, given in the latent step only) and
@@ -185,7 +183,8 @@ def generator_loss(
     running G from pixels every time, at a fraction of the encoder passes."""
     style_trg, defect_trg = codes[0]
     features = nets.generator.encode_features(batch.x)
-    x_fake, diversity_outputs = _translations(nets.generator, features, codes)
+    x_fake, diversity_outputs, anchor = _translations(nets.generator, features, codes,
+                                                      needs_anchor(nets.generator, weights))
     judged = nets.discriminator(x_fake, batch.y_trg)
     style_pred, defect_pred = nets.encoder(x_fake, batch.y_trg)
     has_defect = defect_trg is not None
@@ -205,7 +204,7 @@ def generator_loss(
         "anchor": _anchor_identity(nets.generator, batch, features, style_trg, defect_trg) if weights["anchor"]
         else None,
         "imle": imle,
-        **background_terms(nets, batch, features, weights, keep_trim),
+        **background_terms(nets, batch, features, weights, keep_trim, anchor),
     }
     return weighted_total(terms, weights)
 
@@ -232,7 +231,7 @@ def _defect_reconstruction(
 
 
 def warmup_loss(nets: Any, batch: Batch, weights: dict[str, float], imle: Tensor | None = None,
-                reference: Codes | None = None, keep_trim: float = 0.0) -> tuple[Tensor, dict[str, float]]:
+                reference: Codes | None = None, *, keep_trim: float) -> tuple[Tensor, dict[str, float]]:
     """Non-adversarial warm-up objective (gan.warmup_iters; not in the paper, which starts adversarially).
 
     Terms that need no translated image: the paper's own losses (cyc, d_rec, fg, bg) and the CPU default's non-paper
