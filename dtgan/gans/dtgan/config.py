@@ -129,5 +129,6 @@ class LossWeights:
     # NOT a term of the paper (0 there): trimmed L1(G(x, s, 0), x) over the same defect sources, the gan.keep_trim
     # share of largest pixel errors left out. lambda_clean alone drops the defect by smearing the whole background
     # (source-identity ratio 0.58-0.75); with this, the background path may change only its largest-error pixels.
-    # Both off by default: together they kept the texture at one GAN seed and not at another (README, "ck" runs).
+    # 0 here (the paper's value); the CPU default's params.yaml sets clean 1 and keep 3, which kept the texture and
+    # drew the reference's defect in place at three GAN seeds of three (keep 1: at one of three; README, "ck4").
     lambda_keep: float = field_spec(0.0, low=0)
