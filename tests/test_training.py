@@ -395,9 +395,12 @@ def test_background_terms_reuse_an_anchor_output_made_by_the_translations_pass(g
         own = background_terms(run.nets, batch, features, weights, 0.25)
         given = background_terms(run.nets, batch, features, weights, 0.25,
                                  anchor=run.nets.generator.background_output(features))
+        shifted = background_terms(run.nets, batch, features, weights, 0.25,
+                                   anchor=run.nets.generator.background_output(features) + 0.5)
     assert own.keys() == given.keys() == {"clean", "keep"}
     for name in own:
         torch.testing.assert_close(given[name], own[name], rtol=1e-4, atol=1e-6)
+    assert shifted["keep"] > own["keep"]  # the anchor handed over is the one the terms read, not recomputed
 
 
 def test_background_terms_need_the_background_path_alone(gan_data):
