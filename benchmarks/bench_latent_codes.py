@@ -10,7 +10,8 @@ swaps (s_M, d_E) and (s_E, d_M) — and the evaluation classifier (real images o
 the intended defect. A swap that recovers the reference-guided accuracy names the half of M that fails. Beside it,
 how alike the codes are: the mean pairwise cosine similarity of the defect codes of different z (M) and of
 different references (E), and of their spatial energy maps (channel-mean |d|): near 1 for M alone = one mark for
-every z.
+every z. And where M's variation comes from: the spread of its defect codes over different z, and over one z
+with fresh noise draws (about equal = z does not move the code, the noise injections alone do).
 """
 
 from __future__ import annotations
@@ -59,13 +60,20 @@ def domain_report(translator, prepared, sources, references, domain: str, classi
         predicted = predict_domains(classifier, images, 256, torch.device("cpu"))
         accuracy[name] = round(float((predicted == DOMAIN_INDEX[domain]).mean()), 3)
     energy = {"M": d_m.abs().mean(1), "E": d_e.abs().mean(1)}
+    _, d_one_z = translator.mapping(z[:1].expand_as(z), y, noise_generator=torch.Generator().manual_seed(seed + 2))
     return {"n": len(x), "target_accuracy": accuracy,
             "code_cosine": {"M (different z)": round(mean_pairwise_cosine(d_m), 3),
                             "E (different references)": round(mean_pairwise_cosine(d_e), 3)},
             "energy_map_cosine": {k: round(mean_pairwise_cosine(v), 3) for k, v in energy.items()},
             "code_norm": {"M": round(float(d_m.flatten(1).norm(dim=1).mean()), 3),
                           "E": round(float(d_e.flatten(1).norm(dim=1).mean()), 3)},
-            "style_cosine_M_vs_E": round(float(torch.nn.functional.cosine_similarity(s_m, s_e).mean()), 3)}
+            "style_cosine_M_vs_E": round(float(torch.nn.functional.cosine_similarity(s_m, s_e).mean()), 3),
+            "code_spread_M": {"different z": relative_spread(d_m), "one z, fresh noise": relative_spread(d_one_z)}}
+
+
+def relative_spread(codes: torch.Tensor) -> float:
+    """Mean per-element standard deviation over the rows of (N, ...) codes, over their mean |value|."""
+    return round(float(codes.std(0).mean() / codes.abs().mean()), 3)
 
 
 def main() -> None:
