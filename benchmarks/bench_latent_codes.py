@@ -11,7 +11,10 @@ the intended defect. A swap that recovers the reference-guided accuracy names th
 how alike the codes are: the mean pairwise cosine similarity of the defect codes of different z (M) and of
 different references (E), and of their spatial energy maps (channel-mean |d|): near 1 for M alone = one mark for
 every z. And where M's variation comes from: the spread of its defect codes over different z, and over one z
-with fresh noise draws (about equal = z does not move the code, the noise injections alone do).
+with fresh noise draws (about equal = z does not move the code, the noise injections alone do); and how
+``lambda_imle``'s match (nearest of 8 M codes by style + defect-code L1) sees these codes: each part's mean |value|,
+how often the candidate it picks is also the nearest by defect code alone (chance 1/8), and that candidate's defect
+code distance to its target beside the zero code's.
 """
 
 from __future__ import annotations
@@ -68,7 +71,29 @@ def domain_report(translator, prepared, sources, references, domain: str, classi
             "code_norm": {"M": round(float(d_m.flatten(1).norm(dim=1).mean()), 3),
                           "E": round(float(d_e.flatten(1).norm(dim=1).mean()), 3)},
             "style_cosine_M_vs_E": round(float(torch.nn.functional.cosine_similarity(s_m, s_e).mean()), 3),
-            "code_spread_M": {"different z": relative_spread(d_m), "one z, fresh noise": relative_spread(d_one_z)}}
+            "code_spread_M": {"different z": relative_spread(d_m), "one z, fresh noise": relative_spread(d_one_z)},
+            "imle_match": imle_match(translator.mapping, y, s_e, d_e, seed)}
+
+
+def imle_match(mapping, y: torch.Tensor, style_target: torch.Tensor, defect_target: torch.Tensor, seed: int,
+               candidates: int = 8) -> dict:
+    """lambda_imle's nearest-candidate choice on these references' E codes (its distance: mean L1 of style plus
+    mean L1 of defect code), against the choice by defect code alone."""
+    z = torch.randn(candidates * len(y), mapping.latent_dim, generator=torch.Generator().manual_seed(seed + 3))
+    style, defect = mapping(z, y.repeat(candidates), noise_generator=torch.Generator().manual_seed(seed + 4))
+    style, defect = style.view(candidates, *style_target.shape), defect.view(candidates, *defect_target.shape)
+    style_distance = (style - style_target).abs().flatten(2).mean(2)
+    defect_distance = (defect - defect_target).abs().flatten(2).mean(2)
+    picked = (style_distance + defect_distance).argmin(0)
+    return {"mean_abs": {"style M": _mean_abs(style), "style E": _mean_abs(style_target),
+                         "defect M": _mean_abs(defect), "defect E": _mean_abs(defect_target)},
+            "picked_is_nearest_by_defect_code": round(float((picked == defect_distance.argmin(0)).float().mean()), 3),
+            "picked_defect_distance": round(float(defect_distance.gather(0, picked[None]).mean()), 5),
+            "zero_code_defect_distance": _mean_abs(defect_target)}
+
+
+def _mean_abs(t: torch.Tensor) -> float:
+    return round(float(t.abs().mean()), 5)
 
 
 def relative_spread(codes: torch.Tensor) -> float:
