@@ -14,7 +14,7 @@ every z. And where M's variation comes from: the spread of its defect codes over
 with fresh noise draws (about equal = z does not move the code, the noise injections alone do); and how
 ``lambda_imle``'s match (nearest of 8 M codes by style + defect-code L1) sees these codes: each part's mean |value|,
 how often the candidate it picks is also the nearest by defect code alone (chance 1/8), and that candidate's defect
-code distance to its target beside the zero code's.
+code distance to its target (the zero code's is E's mean |d|).
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def imle_match(mapping, y: torch.Tensor, style_target: torch.Tensor, defect_targ
     return {"mean_abs": {"style M": _mean_abs(style), "style E": _mean_abs(style_target),
                          "defect M": _mean_abs(defect), "defect E": _mean_abs(defect_target)},
             "picked_is_nearest_by_defect_code": round(float((picked == defect_distance.argmin(0)).float().mean()), 3),
-            "picked_defect_distance": round(float(defect_distance.gather(0, picked[None]).mean()), 5),
-            "zero_code_defect_distance": _mean_abs(defect_target)}
+            # the zero code's distance to the targets is mean_abs["defect E"]
+            "picked_defect_distance": round(float(defect_distance.gather(0, picked[None]).mean()), 5)}
 
 
 def _mean_abs(t: torch.Tensor) -> float:
