@@ -25,6 +25,7 @@ stop 37 (``fit_seconds``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmarks.bench_latent_codes import mean_pairwise_cosine
 from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX, NORMAL
 from dtgan.data.cache import load_prepared
 from dtgan.data.split import load_split
@@ -93,12 +95,8 @@ def objective_loss(objective: str, mapping, scale: float, y, style, code, fixed_
 
 
 def pairwise_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity of every row of (N, ...) ``a`` with every row of (M, ...) ``b``: (N, M)."""
     return F.normalize(a.flatten(1), dim=1) @ F.normalize(b.flatten(1), dim=1).T
-
-
-def mean_off_diagonal(sims: torch.Tensor) -> float:
-    n = len(sims)
-    return float((sims.sum() - sims.diagonal().sum()) / (n * (n - 1)))
 
 
 @torch.no_grad()
@@ -112,8 +110,8 @@ def draw_report(mapping, scale: float, y, code, seed: int) -> dict:
         drawn = drawn * scale
         to_real = pairwise_cosine(drawn, real)
         report[domain] = {
-            "draws_pairwise_cosine": round(mean_off_diagonal(pairwise_cosine(drawn, drawn)), 3),
-            "real_pairwise_cosine": round(mean_off_diagonal(pairwise_cosine(real, real)), 3),
+            "draws_pairwise_cosine": round(mean_pairwise_cosine(drawn), 3),
+            "real_pairwise_cosine": round(mean_pairwise_cosine(real), 3),
             "distinct_nearest_real": int(to_real.argmax(1).unique().numel()), "n_real": len(real),
             "precision": round(float(to_real.max(1).values.mean()), 3),
             "coverage": round(float(to_real.max(0).values.mean()), 3),
@@ -147,8 +145,6 @@ def fit(objective: str, scale: float, config: dict, y, style, code, steps: int, 
 
 
 def main() -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("--prepared", "--splits", "--model"):
         parser.add_argument(name, type=Path, required=True)
