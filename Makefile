@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint profile-paper profile-default plots mtd
+.PHONY: repro test lint profile-paper profile-default plots mtd readme-tables
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ mtd: $(STAMP)
 plots: $(STAMP)
 	$(VENV)/bin/python -m dtgan.reports.offline_html .dvc/plots/offline.html
 	$(VENV)/bin/dvc plots show --html-template .dvc/plots/offline.html
+
+# Copy reports/tables/*.md into the README's matching "#### <title>" blocks (a test fails when they differ).
+readme-tables: $(STAMP)
+	$(VENV)/bin/python -m dtgan.reports.readme_sync
