@@ -423,3 +423,14 @@ def test_lambda_clean_and_keep_are_logged_in_the_warmup_and_both_g_steps(gan_dat
     for phase in ("g_latent", "g_reference"):
         assert gan_step[f"{phase}/clean"] > 0 and gan_step[f"{phase}/keep"] > 0
     assert train_iteration(_run(cfg, gan_data), cfg, LossWeights())["warmup/clean"] == 0  # off: logged as 0
+
+
+def test_dihedral_moves_are_off_by_default_and_reach_all_eight_orientations():
+    from dtgan.gans.dtgan.training.sampler import augment
+
+    image = torch.arange(16.0).view(1, 1, 4, 4).expand(64, 3, 4, 4).contiguous()
+    plain = augment(image, torch.Generator().manual_seed(3), 0.0)
+    assert torch.equal(plain, augment(image, torch.Generator().manual_seed(3), 0.0, 0.0))  # the paper's draws
+    moved = augment(image, torch.Generator().manual_seed(3), 0.0, 1.0)
+    assert len({tuple(m[0].flatten().tolist()) for m in moved}) == 8
+    assert torch.equal(moved, augment(image, torch.Generator().manual_seed(3), 0.0, 1.0))  # seeded

@@ -141,7 +141,7 @@ def build_run(cfg: GanConfig, data: GanData, nets: Any, device: torch.device, wo
     ema = _move(nets.ema_copy(), device)
     sampler = GanBatchSampler(
         data.images, data.domains, data.products, data.num_domains, per_rank_batch(cfg.batch_size, world),
-        cfg.latent_dim, cfg.randcrop_prob, seed=rank_seed(cfg.seed, world, stream=0),
+        cfg.latent_dim, cfg.randcrop_prob, seed=rank_seed(cfg.seed, world, stream=0), dihedral_prob=cfg.dihedral_prob,
     )
     # M's per-pixel noise is drawn on the device, from its own recorded generator (seed offset keeps it apart).
     noise_generator = torch.Generator(device=device).manual_seed(rank_seed(cfg.seed + 1, world, stream=1))

@@ -3,8 +3,10 @@
 Sources are drawn class-balanced over the foreground domains (each domain equally likely, like StarGAN v2's
 WeightedRandomSampler), target domains uniformly from all domains, and two references of the target domain from any
 product. Augmentation: with probability ``randcrop_prob`` a RandomResizedCrop (scale 0.8-1, ratio 0.9-1.1) resized
-back to the image size, then a horizontal flip with probability 0.5. Every draw comes from one local
-``torch.Generator`` whose state is part of the checkpoint, so resumed training repeats the same batches.
+back to the image size, then a horizontal flip with probability 0.5; with probability ``dihedral_prob`` (not the
+paper: 0 there) also a vertical flip with probability 0.5 and a random multiple of 90-degree turns. Every draw
+comes from one local ``torch.Generator`` whose state is part of the checkpoint, so resumed training repeats the
+same batches.
 """
 
 from __future__ import annotations
@@ -61,8 +63,11 @@ def crop_box(height: int, width: int, generator: torch.Generator) -> tuple[int, 
     return 0, 0, height, width
 
 
-def augment(images: Tensor, generator: torch.Generator, randcrop_prob: float) -> Tensor:
-    """StarGAN v2 training transform on a float batch (B,3,H,W); returns a new tensor."""
+def augment(images: Tensor, generator: torch.Generator, randcrop_prob: float, dihedral_prob: float = 0.0) -> Tensor:
+    """StarGAN v2 training transform on a float batch (B,3,H,W), plus the optional dihedral moves; a new tensor.
+
+    With ``dihedral_prob`` 0 no extra random number is drawn, so the batches are those of the paper's transform.
+    """
     height, width = images.shape[-2:]
     out = []
     for image in images:
@@ -72,6 +77,10 @@ def augment(images: Tensor, generator: torch.Generator, randcrop_prob: float) ->
             image = F.interpolate(patch, size=(height, width), mode="bilinear", align_corners=False, antialias=True)[0]
         if float(torch.rand(1, generator=generator)) < 0.5:
             image = image.flip(-1)
+        if dihedral_prob > 0 and float(torch.rand(1, generator=generator)) < dihedral_prob:
+            if float(torch.rand(1, generator=generator)) < 0.5:
+                image = image.flip(-2)
+            image = torch.rot90(image, int(torch.randint(0, 4, (1,), generator=generator)), dims=(-2, -1))
         out.append(image)
     return torch.stack(out)
 
@@ -89,9 +98,10 @@ class GanBatchSampler:
         latent_dim: int,
         randcrop_prob: float,
         seed: int,
+        dihedral_prob: float = 0.0,
     ) -> None:
         self.images, self.num_domains, self.batch_size = images, num_domains, batch_size
-        self.latent_dim, self.randcrop_prob = latent_dim, randcrop_prob
+        self.latent_dim, self.randcrop_prob, self.dihedral_prob = latent_dim, randcrop_prob, dihedral_prob
         self.domains = torch.as_tensor(np.array(domains, dtype=np.int64))
         self.products = torch.as_tensor(np.array(products, dtype=np.int64))
         self._check_inputs()
@@ -128,12 +138,12 @@ class GanBatchSampler:
         z1 = torch.randn(b, self.latent_dim, generator=g)
         z2 = torch.randn(b, self.latent_dim, generator=g)
         return Batch(
-            x=augment(self.images[src], g, self.randcrop_prob),
+            x=augment(self.images[src], g, self.randcrop_prob, self.dihedral_prob),
             y=self.domains[src],
             p=self.products[src],
             y_trg=y_trg,
-            x_ref=augment(self.images[ref], g, self.randcrop_prob),
-            x_ref2=augment(self.images[ref2], g, self.randcrop_prob),
+            x_ref=augment(self.images[ref], g, self.randcrop_prob, self.dihedral_prob),
+            x_ref2=augment(self.images[ref2], g, self.randcrop_prob, self.dihedral_prob),
             z1=z1,
             z2=z2,
         )
