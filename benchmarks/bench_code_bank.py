@@ -31,10 +31,9 @@ import numpy as np
 import torch
 
 from benchmarks.bench_gan_quality import score
+from benchmarks.bench_mapping_fit import real_codes
 from dtgan.constants import DEFECT_DOMAINS, DOMAIN_INDEX
 from dtgan.data.cache import load_prepared
-from dtgan.data.split import load_split
-from dtgan.data.tensors import images_to_tensor
 from dtgan.gans.dtgan.synthesize import DtganTranslator, load_translator
 from dtgan.params import load_section
 from dtgan.runtime import setup_logging, write_json
@@ -62,19 +61,17 @@ def transform_code(code: torch.Tensor, transform: str, rng: np.random.Generator)
     return code
 
 
-@torch.no_grad()
 def code_bank(translator: DtganTranslator, prepared_dir: Path, splits_dir: Path) -> dict:
-    """E's (styles, defect codes) of every gan_train defect, per (defect domain, dihedral transform of the image)."""
+    """E's (styles, defect codes) of every gan_train defect, per (defect domain, dihedral move of the image)."""
     prepared = load_prepared(prepared_dir)
-    refs = load_split(splits_dir, "gan_train")
     bank = {}
-    for domain in DEFECT_DOMAINS:
-        rows = refs[refs["domain"] == domain]
-        x = images_to_tensor(np.stack([prepared.images[int(i)] for i in rows["cache_index"]]),
-                             translator.image_channels).to(translator.device)
-        y = torch.full((len(x),), DOMAIN_INDEX[domain], device=translator.device)
-        for flip, turns in DIHEDRAL:
-            bank[domain, flip, turns] = translator.encoder(dihedral(x, flip, turns), y)
+    for flip, turns in DIHEDRAL:
+        def moved_encoder(x, y, flip=flip, turns=turns):
+            return translator.encoder(dihedral(x.to(translator.device), flip, turns), y.to(translator.device))
+        y, style, code = real_codes(prepared, splits_dir, moved_encoder, translator.image_channels)
+        for domain in DEFECT_DOMAINS:
+            rows = y == DOMAIN_INDEX[domain]
+            bank[domain, flip, turns] = (style[rows], code[rows])
     return bank
 
 
